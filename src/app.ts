@@ -1,0 +1,185 @@
+// Builds the Fastify app (and, through the modules, the realtime server) from a Config; used by main and tests.
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { type Database, openDatabase } from './db/database.js';
+import { RateLimitedError } from './errors.js';
+import { EventBus } from './events/bus.js';
+import { registerDocs } from './http/docs.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { HealthRegistry, registerHealthRoutes } from './http/health.js';
+import type { Authenticator } from './identity/actor.js';
+import { registerAuthHook } from './identity/auth-hook.js';
+import { registerIdentity } from './identity/identity.module.js';
+import { registerModules } from './modules/index.js';
+import { createServices, type Services } from './modules/services.js';
+import { type Cache, MemoryCache, RedisCache } from './platform/cache.js';
+import { connectRedis } from './platform/redis.js';
+import { VERSION } from './version.js';
+
+export interface BuildAppOptions {
+  /** An already open (and migrated) database; the app takes ownership and closes it. */
+  database?: Database;
+  /** PGlite: start from this migrated template instead of an empty cluster (tests). */
+  pgliteTemplate?: Blob;
+  logger?: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tma: AppContext;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'tma-server' },
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        '*.password',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? createLogger(config);
+  const closers: Array<() => Promise<void> | void> = [];
+  const database =
+    options.database ?? (await openDatabase(config, logger, { pgliteTemplate: options.pgliteTemplate }));
+  closers.push(() => database.close());
+
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
+  const cache: Cache = redis ? new RedisCache(redis, config.redisKeyPrefix) : new MemoryCache();
+
+  const health = new HealthRegistry();
+  health.register('database', 'critical', () => database.ping());
+  if (redis) health.register('redis', 'degraded', async () => void (await redis.ping()));
+
+  let authenticator: Authenticator | undefined;
+  const ctx: AppContext = {
+    config,
+    logger,
+    database,
+    db: database.db,
+    redis,
+    cache,
+    bus: new EventBus(logger),
+    health,
+    get authenticator(): Authenticator {
+      if (!authenticator) throw new Error('authenticator used before the identity module registered it');
+      return authenticator;
+    },
+    set authenticator(value: Authenticator) {
+      authenticator = value;
+    },
+    onClose: (fn) => closers.push(fn),
+    services: undefined as unknown as Services,
+  };
+  ctx.services = createServices(ctx);
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  app.decorate('tma', ctx);
+
+  app.addHook('onClose', async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.warn({ err }, 'error while closing');
+      }
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        url: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        user_id: request.actor?.userId ?? null,
+      },
+      'request',
+    );
+  });
+
+  registerErrorHandling(app);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        workerSrc: ["'self'", 'blob:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+    frameguard: { action: 'deny' },
+  });
+  await app.register(cors, {
+    origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins,
+    credentials: true,
+    exposedHeaders: ['x-request-id', 'retry-after'],
+  });
+
+  registerAuthHook(app, () => ctx.authenticator);
+
+  // Per user once authenticated (after the auth hook), per IP otherwise.
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: (request) => (request.actor ? config.rateLimitPerMinute : config.rateLimitGlobalPerMinute),
+    timeWindow: 60_000,
+    keyGenerator: (request) => (request.actor ? `user:${request.actor.userId}` : `ip:${request.ip}`),
+    redis,
+    nameSpace: `${config.redisKeyPrefix}rl:`,
+    skipOnError: true,
+    allowList: (request) => request.url.startsWith('/health') || request.routeOptions.url === undefined,
+    errorResponseBuilder: (_request, context) => new RateLimitedError(context.ttl / 1000),
+  });
+
+  await registerDocs(app, VERSION);
+  registerHealthRoutes(app, health, VERSION);
+  await registerIdentity(app, ctx);
+  await registerModules(app, ctx);
+
+  return app;
+}

@@ -1,0 +1,278 @@
+// The only reader of process.env: parses, validates and types every setting, reporting all problems at once.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+
+export type AuthMode = 'local' | 'tms';
+export type Environment = 'development' | 'production' | 'test';
+export type StorageDriver = 'local' | 's3';
+
+export interface TmsConfig {
+  apiUrl: string;
+  apiKey: string | undefined;
+  jwksUrl: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+  webhookSecret: string | undefined;
+  roleMap: Record<string, 'admin' | 'user'>;
+  timeoutMs: number;
+  cacheTtlSeconds: number;
+  syncIntervalSeconds: number;
+}
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+}
+
+export interface Config {
+  environment: Environment;
+  debug: boolean;
+  host: string;
+  port: number;
+  logLevel: string;
+  dataDir: string;
+  /** PostgreSQL connection string; undefined means embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  /** In-memory PGlite (tests): no data directory, no lock file. */
+  databaseInMemory: boolean;
+  redisUrl: string | undefined;
+  /** Prefix for every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
+  authMode: AuthMode;
+  /** undefined only in embedded local mode, where a secret is generated and kept in dataDir. */
+  jwtSecret: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  tms: TmsConfig | undefined;
+  allowedOrigins: string[];
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  rateLimitPerMinute: number;
+  rateLimitGlobalPerMinute: number;
+  authRateLimitPerMinute: number;
+  slowQueryMs: number;
+  eventRetentionDays: number;
+  maxGroupMembers: number;
+  editWindowSeconds: number;
+  dmRequiresFriendship: boolean;
+  shutdownTimeoutMs: number;
+  wsTokenInUrl: boolean;
+  storage: { driver: StorageDriver; s3: S3Config | undefined; signingTtlSeconds: number };
+  linkPreviewAllowlist: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads `.env` (if present) under the process environment: real variables win. */
+export function readEnvironment(cwd = process.cwd(), env: Env = process.env): Env {
+  const file = resolve(cwd, '.env');
+  if (!existsSync(file)) return { ...env };
+  const fromFile = parseEnv(readFileSync(file, 'utf8')) as Env;
+  return { ...fromFile, ...env };
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}: must be one of ${allowed.join(', ')} (got "${value}")`);
+    return fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name}: must be a whole number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name}: must be true or false (got "${value}")`);
+    return fallback;
+  }
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        this.problems.push(`${name}: must be a URL starting with ${protocols.join(' or ')}//`);
+        return undefined;
+      }
+      return value;
+    } catch {
+      this.problems.push(`${name}: is not a valid URL`);
+      return undefined;
+    }
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+
+  duration(name: string, fallbackSeconds: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallbackSeconds;
+    const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value);
+    if (!match) {
+      this.problems.push(`${name}: must be a duration like 3600, 90s, 30m, 48h or 7d (got "${value}")`);
+      return fallbackSeconds;
+    }
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+    return Number(match[1]) * unit;
+  }
+
+  roleMap(name: string): Record<string, 'admin' | 'user'> {
+    const value = this.raw(name);
+    if (value === undefined) return { admin: 'admin' };
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+      const map: Record<string, 'admin' | 'user'> = {};
+      for (const [k, v] of Object.entries(parsed)) {
+        if (v !== 'admin' && v !== 'user') throw new Error();
+        map[k] = v;
+      }
+      return map;
+    } catch {
+      this.problems.push(`${name}: must be a JSON object mapping TMS roles to "admin" or "user"`);
+      return { admin: 'admin' };
+    }
+  }
+}
+
+/** Builds the typed configuration; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = readEnvironment()): Config {
+  const r = new Reader(env);
+  const environment = r.oneOf('ENVIRONMENT', ['development', 'production', 'test'] as const, 'development');
+  const authMode = r.oneOf('AUTH_MODE', ['local', 'tms'] as const, 'local');
+  const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
+
+  const jwtSecret = r.raw('JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    r.problems.push('JWT_SECRET: must be at least 32 characters');
+  }
+  if (jwtSecret === undefined && authMode === 'local' && r.raw('DATABASE_URL') !== undefined) {
+    r.problems.push('JWT_SECRET: required with DATABASE_URL (every instance must sign with the same secret)');
+  }
+
+  let tms: TmsConfig | undefined;
+  if (authMode === 'tms') {
+    const apiUrl = r.url('TMS_API_URL', ['http:', 'https:']);
+    if (r.raw('TMS_API_URL') === undefined) r.problems.push('TMS_API_URL: required when AUTH_MODE=tms');
+    const jwksUrl = r.url('TMS_JWKS_URL', ['http:', 'https:']);
+    if (jwtSecret === undefined && r.raw('TMS_JWKS_URL') === undefined) {
+      r.problems.push('JWT_SECRET: required when AUTH_MODE=tms without TMS_JWKS_URL (to verify TMS tokens)');
+    }
+    tms = {
+      apiUrl: (apiUrl ?? 'http://invalid').replace(/\/+$/, ''),
+      apiKey: r.raw('TMS_API_KEY'),
+      jwksUrl,
+      issuer: r.raw('TMS_JWT_ISSUER'),
+      audience: r.raw('TMS_JWT_AUDIENCE'),
+      webhookSecret: r.raw('TMS_WEBHOOK_SECRET'),
+      roleMap: r.roleMap('TMS_ROLE_MAP'),
+      timeoutMs: r.int('TMS_TIMEOUT_MS', 3000, 100, 60_000),
+      cacheTtlSeconds: r.int('TMS_CACHE_TTL_SECONDS', 600, 1),
+      syncIntervalSeconds: r.int('TMS_SYNC_INTERVAL_SECONDS', 600, 5),
+    };
+  }
+
+  const storageDriver = r.oneOf('STORAGE_DRIVER', ['local', 's3'] as const, 'local');
+  let s3: S3Config | undefined;
+  if (storageDriver === 's3') {
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+      if (r.raw(name) === undefined) r.problems.push(`${name}: required when STORAGE_DRIVER=s3`);
+    }
+    s3 = {
+      endpoint: r.url('S3_ENDPOINT', ['http:', 'https:']),
+      region: r.string('S3_REGION', 'us-east-1'),
+      bucket: r.string('S3_BUCKET', ''),
+      accessKeyId: r.string('S3_ACCESS_KEY_ID', ''),
+      secretAccessKey: r.string('S3_SECRET_ACCESS_KEY', ''),
+      forcePathStyle: r.bool('S3_FORCE_PATH_STYLE', true),
+    };
+  }
+
+  const logLevel = r.oneOf(
+    'LOG_LEVEL',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    r.bool('DEBUG', false) ? 'debug' : 'info',
+  );
+
+  const config: Config = {
+    environment,
+    debug: r.bool('DEBUG', false),
+    host: r.string('HOST', '0.0.0.0'),
+    port: r.int('PORT', 8000, 0, 65535),
+    logLevel,
+    dataDir: resolve(r.string('DATA_DIR', './data')),
+    databaseUrl,
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 500),
+    databaseInMemory: false,
+    redisUrl,
+    redisKeyPrefix: r.string('REDIS_KEY_PREFIX', 'tma:'),
+    authMode,
+    jwtSecret,
+    accessTokenTtlSeconds: r.duration('ACCESS_TOKEN_TTL', 15 * 60),
+    refreshTokenTtlSeconds: r.duration('REFRESH_TOKEN_TTL', 30 * 86400),
+    tms,
+    allowedOrigins: r.list('ALLOWED_ORIGINS'),
+    trustProxy: r.bool('TRUST_PROXY', false),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    rateLimitPerMinute: r.int('RATE_LIMIT_PER_MINUTE', 100, 1),
+    rateLimitGlobalPerMinute: r.int('RATE_LIMIT_GLOBAL_PER_MINUTE', 1000, 1),
+    authRateLimitPerMinute: r.int('AUTH_RATE_LIMIT_PER_MINUTE', 5, 1),
+    slowQueryMs: r.int('SLOW_QUERY_MS', 100, 0),
+    eventRetentionDays: r.int('EVENT_RETENTION_DAYS', 30, 1),
+    maxGroupMembers: r.int('MAX_GROUP_MEMBERS', 1000, 2, 100_000),
+    editWindowSeconds: r.duration('EDIT_WINDOW', 48 * 3600),
+    dmRequiresFriendship: r.bool('DM_REQUIRES_FRIENDSHIP', false),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    wsTokenInUrl: r.bool('WS_TOKEN_IN_URL', false),
+    storage: { driver: storageDriver, s3, signingTtlSeconds: r.int('FILE_URL_TTL_SECONDS', 3600, 60) },
+    linkPreviewAllowlist: r.list('LINK_PREVIEW_ALLOWLIST'),
+  };
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,101 @@
+// Opens the database: PostgreSQL through a pg pool, or embedded PGlite; same SQL, same Kysely types.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { DB } from './schema.js';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly kind: DatabaseKind;
+  /** Queries run since start; tests use it to assert a constant number of queries per request. */
+  readonly stats: { queries: number };
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** PGlite only: start from this data directory dump (a migrated template) instead of initdb. */
+  pgliteTemplate?: Blob;
+}
+
+const INT8_OID = 20;
+const parseInt8 = (value: string): number => Number(value);
+
+export function pgliteDataPath(config: Config): string {
+  return join(config.dataDir, 'pgdata');
+}
+
+export async function openPglite(dataDir: string | undefined, template?: Blob): Promise<PGlite> {
+  return PGlite.create({
+    dataDir,
+    loadDataDir: template,
+    extensions: { pg_trgm },
+    parsers: { [INT8_OID]: parseInt8 },
+    relaxedDurability: dataDir === undefined,
+  });
+}
+
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
+  const stats = { queries: 0 };
+  const log = (event: LogEvent) => {
+    stats.queries++;
+    if (event.level === 'error') {
+      logger.debug({ err: event.error, sql: event.query.sql }, 'query failed');
+    } else if (event.queryDurationMillis >= config.slowQueryMs) {
+      logger.warn({ ms: Math.round(event.queryDurationMillis), sql: event.query.sql }, 'slow query');
+    }
+  };
+
+  if (config.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: config.databasePoolSize,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID
+            ? parseInt8
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    pool.on('error', (err) => logger.error({ err }, 'idle database client error'));
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
+    return {
+      db,
+      kind: 'postgres',
+      stats,
+      ping: async () => {
+        await sql`SELECT 1`.execute(db);
+      },
+      close: () => db.destroy(),
+    };
+  }
+
+  let dataDir: string | undefined;
+  if (!config.databaseInMemory) {
+    dataDir = pgliteDataPath(config);
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const client = await openPglite(dataDir, options.pgliteTemplate);
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client), log });
+  return {
+    db,
+    kind: 'pglite',
+    stats,
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

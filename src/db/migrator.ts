@@ -1,0 +1,42 @@
+// Migrations are listed statically so they run the same from TypeScript sources and from the build.
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import * as m0001 from './migrations/0001_initial.js';
+import type { DB } from './schema.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export function createMigrator(db: Kysely<DB>): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+}
+
+export interface MigrationStatus {
+  name: string;
+  executedAt: Date | undefined;
+}
+
+export async function migrationStatus(db: Kysely<DB>): Promise<MigrationStatus[]> {
+  const list = await createMigrator(db).getMigrations();
+  return list.map((m) => ({ name: m.name, executedAt: m.executedAt }));
+}
+
+/** Throws with the failing migration's name when one fails; returns what ran. */
+export function unwrap(result: MigrationResultSet): string[] {
+  const ran = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const cause = result.error instanceof Error ? result.error.message : String(result.error);
+    throw new Error(`migration ${failed} failed: ${cause}`);
+  }
+  return ran;
+}
+
+export async function migrateToLatest(db: Kysely<DB>, onApplied?: (name: string) => void): Promise<string[]> {
+  const ran = unwrap(await createMigrator(db).migrateToLatest());
+  for (const name of ran) onApplied?.(name);
+  return ran;
+}

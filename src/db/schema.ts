@@ -1,0 +1,259 @@
+// Kysely table types: one place that mirrors the migrations (bigint columns are parsed to numbers).
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, T | string | undefined, T | string>;
+type JsonObject = Record<string, unknown>;
+
+export interface UsersTable {
+  id: string;
+  tms_user_id: string | null;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  avatar_url: string | null;
+  position: string | null;
+  role: Generated<'admin' | 'user'>;
+  password_hash: string | null;
+  settings: Json<JsonObject>;
+  last_seen_at: NullableTimestamp;
+  last_synced_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deactivated_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  refresh_hash: string;
+  family_id: string;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  replaced_by: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+}
+
+export interface FriendshipsTable {
+  id: string;
+  requester_id: string;
+  receiver_id: string;
+  status: Generated<'pending' | 'accepted' | 'rejected'>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface UserBlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: Generated<Date>;
+}
+
+export interface ConversationsTable {
+  id: string;
+  type: 'dm' | 'group';
+  name: string | null;
+  description: string | null;
+  avatar_url: string | null;
+  dm_key: string | null;
+  created_by: string | null;
+  last_seq: Generated<number>;
+  last_message_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ConversationMembersTable {
+  conversation_id: string;
+  user_id: string;
+  role: Generated<'admin' | 'member'>;
+  joined_at: Generated<Date>;
+  joined_seq: Generated<number>;
+  delivered_seq: Generated<number>;
+  read_seq: Generated<number>;
+  delivered_at: NullableTimestamp;
+  read_at: NullableTimestamp;
+  muted_until: NullableTimestamp;
+  left_at: NullableTimestamp;
+}
+
+export type MessageType = 'text' | 'image' | 'file' | 'voice' | 'poll' | 'call' | 'system';
+
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string | null;
+  client_id: string | null;
+  type: MessageType;
+  content: string | null;
+  metadata: Json<JsonObject>;
+  reply_to_id: string | null;
+  forwarded_from_id: string | null;
+  created_at: Generated<Date>;
+  edited_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+  search: ColumnType<string, never, never>;
+}
+
+export interface ConversationEventsTable {
+  conversation_id: string;
+  seq: number;
+  type: string;
+  message_id: string | null;
+  actor_id: string | null;
+  payload: Json<JsonObject>;
+  created_at: Generated<Date>;
+}
+
+export interface MessageReactionsTable {
+  message_id: string;
+  user_id: string;
+  emoji: string;
+  created_at: Generated<Date>;
+}
+
+export interface MessagePinsTable {
+  conversation_id: string;
+  message_id: string;
+  pinned_by: string | null;
+  pinned_at: Generated<Date>;
+}
+
+export interface PollsTable {
+  id: string;
+  message_id: string;
+  conversation_id: string;
+  created_by: string | null;
+  question: string;
+  multiple_choice: Generated<boolean>;
+  anonymous: Generated<boolean>;
+  expires_at: NullableTimestamp;
+  closed_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface PollOptionsTable {
+  id: string;
+  poll_id: string;
+  text: string;
+  position: number;
+}
+
+export interface PollVotesTable {
+  poll_id: string;
+  option_id: string;
+  user_id: string;
+  created_at: Generated<Date>;
+}
+
+export interface CallsTable {
+  id: string;
+  conversation_id: string;
+  initiator_id: string | null;
+  message_id: string | null;
+  media: Generated<'audio' | 'video'>;
+  status: Generated<'ringing' | 'active' | 'ended' | 'missed' | 'declined'>;
+  started_at: Generated<Date>;
+  answered_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  end_reason: string | null;
+}
+
+export interface CallParticipantsTable {
+  call_id: string;
+  user_id: string;
+  status: Generated<'invited' | 'joined' | 'left' | 'declined' | 'missed'>;
+  joined_at: NullableTimestamp;
+  left_at: NullableTimestamp;
+}
+
+export interface FilesTable {
+  id: string;
+  uploader_id: string | null;
+  conversation_id: string | null;
+  storage_key: string;
+  filename: string;
+  mime_type: string;
+  size_bytes: number;
+  sha256: string | null;
+  width: number | null;
+  height: number | null;
+  duration_ms: number | null;
+  thumbnail_key: string | null;
+  status: Generated<'pending' | 'ready' | 'failed'>;
+  created_at: Generated<Date>;
+}
+
+export interface LinkPreviewsTable {
+  url: string;
+  status: Generated<'ok' | 'failed'>;
+  title: string | null;
+  description: string | null;
+  image_url: string | null;
+  site_name: string | null;
+  error: string | null;
+  fetched_at: Generated<Date>;
+}
+
+export interface EncryptionKeysTable {
+  id: string;
+  user_id: string;
+  device_id: string;
+  key_type: string;
+  public_key: string;
+  created_at: Generated<Date>;
+  revoked_at: NullableTimestamp;
+}
+
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  platform: 'web' | 'ios' | 'android';
+  push_token: string;
+  push_keys: Json<JsonObject> | null;
+  created_at: Generated<Date>;
+  last_seen_at: NullableTimestamp;
+}
+
+export interface WebhookReceiptsTable {
+  id: string;
+  source: string;
+  received_at: Generated<Date>;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  friendships: FriendshipsTable;
+  user_blocks: UserBlocksTable;
+  conversations: ConversationsTable;
+  conversation_members: ConversationMembersTable;
+  messages: MessagesTable;
+  conversation_events: ConversationEventsTable;
+  message_reactions: MessageReactionsTable;
+  message_pins: MessagePinsTable;
+  polls: PollsTable;
+  poll_options: PollOptionsTable;
+  poll_votes: PollVotesTable;
+  calls: CallsTable;
+  call_participants: CallParticipantsTable;
+  files: FilesTable;
+  link_previews: LinkPreviewsTable;
+  encryption_keys: EncryptionKeysTable;
+  devices: DevicesTable;
+  webhook_receipts: WebhookReceiptsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type ConversationRow = Selectable<ConversationsTable>;
+export type MemberRow = Selectable<ConversationMembersTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type ConversationEventRow = Selectable<ConversationEventsTable>;

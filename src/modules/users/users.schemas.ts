@@ -1,0 +1,86 @@
+// The user as clients see it, and the privacy / notification settings stored in users.settings.
+import { type Static, Type } from 'typebox';
+import type { UserRow } from '../../db/schema.js';
+
+export const PrivacySettings = Type.Object({
+  last_seen: Type.Union([Type.Literal('everyone'), Type.Literal('contacts'), Type.Literal('nobody')]),
+  online: Type.Boolean(),
+  read_receipts: Type.Boolean(),
+});
+export type PrivacySettings = Static<typeof PrivacySettings>;
+
+export const NotificationSettings = Type.Object({
+  enabled: Type.Boolean(),
+  sound: Type.Boolean(),
+  preview: Type.Boolean(),
+  mentions_only: Type.Boolean(),
+});
+export type NotificationSettings = Static<typeof NotificationSettings>;
+
+export const DEFAULT_PRIVACY: PrivacySettings = { last_seen: 'everyone', online: true, read_receipts: true };
+export const DEFAULT_NOTIFICATIONS: NotificationSettings = {
+  enabled: true,
+  sound: true,
+  preview: true,
+  mentions_only: false,
+};
+
+export const UserView = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    username: Type.String(),
+    display_name: Type.Union([Type.String(), Type.Null()]),
+    avatar_url: Type.Union([Type.String(), Type.Null()]),
+    position: Type.Union([Type.String(), Type.Null()]),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+    created_at: Type.String({ format: 'date-time' }),
+    deactivated: Type.Boolean(),
+  },
+  { $id: 'User' },
+);
+export type UserView = Static<typeof UserView>;
+
+/** What a user sees of themself: their view plus email and settings. */
+export const SelfView = Type.Object({
+  ...UserView.properties,
+  email: Type.Union([Type.String(), Type.Null()]),
+  tms_user_id: Type.Union([Type.String(), Type.Null()]),
+  settings: Type.Object({ privacy: PrivacySettings, notifications: NotificationSettings }),
+});
+export type SelfView = Static<typeof SelfView>;
+
+export function userSettings(row: Pick<UserRow, 'settings'>): {
+  privacy: PrivacySettings;
+  notifications: NotificationSettings;
+} {
+  const stored = (row.settings ?? {}) as {
+    privacy?: Partial<PrivacySettings>;
+    notifications?: Partial<NotificationSettings>;
+  };
+  return {
+    privacy: { ...DEFAULT_PRIVACY, ...(stored.privacy ?? {}) },
+    notifications: { ...DEFAULT_NOTIFICATIONS, ...(stored.notifications ?? {}) },
+  };
+}
+
+export function toUserView(row: UserRow): UserView {
+  return {
+    id: row.id,
+    username: row.username,
+    display_name: row.display_name,
+    avatar_url: row.avatar_url,
+    position: row.position,
+    role: row.role,
+    created_at: row.created_at.toISOString(),
+    deactivated: row.deactivated_at !== null,
+  };
+}
+
+export function toSelfView(row: UserRow): SelfView {
+  return {
+    ...toUserView(row),
+    email: row.email,
+    tms_user_id: row.tms_user_id,
+    settings: userSettings(row),
+  };
+}
