@@ -13,9 +13,11 @@ import { EventBus } from './events/bus.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { HealthRegistry, registerHealthRoutes } from './http/health.js';
+import { registerValidation } from './http/validation.js';
 import type { Authenticator } from './identity/actor.js';
 import { registerAuthHook } from './identity/auth-hook.js';
 import { registerIdentity } from './identity/identity.module.js';
+import { JobQueue } from './jobs/job-queue.js';
 import { registerModules } from './modules/index.js';
 import { createServices, type Services } from './modules/services.js';
 import { type Cache, MemoryCache, RedisCache } from './platform/cache.js';
@@ -79,6 +81,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     redis,
     cache,
     bus: new EventBus(logger),
+    jobs: new JobQueue({
+      db: database.db,
+      kind: database.kind,
+      logger,
+      pollIntervalMs: config.jobs.pollIntervalMs,
+      workers: config.jobs.workers,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    }),
     health,
     get authenticator(): Authenticator {
       if (!authenticator) throw new Error('authenticator used before the identity module registered it');
@@ -91,6 +101,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     services: undefined as unknown as Services,
   };
   ctx.services = createServices(ctx);
+  closers.push(() => ctx.jobs.stop());
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -104,7 +115,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
   app.decorate('tma', ctx);
 
@@ -136,6 +146,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   });
 
   registerErrorHandling(app);
+  registerValidation(app);
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -180,6 +191,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerHealthRoutes(app, health, VERSION);
   await registerIdentity(app, ctx);
   await registerModules(app, ctx);
+  await ctx.jobs.start();
 
   return app;
 }

@@ -65,6 +65,19 @@ export interface Config {
   wsTokenInUrl: boolean;
   storage: { driver: StorageDriver; s3: S3Config | undefined; signingTtlSeconds: number };
   linkPreviewAllowlist: string[];
+  /** Socket.IO and /ws settings (docs/realtime.md). */
+  realtime: {
+    pingIntervalMs: number;
+    pingTimeoutMs: number;
+    maxPayloadBytes: number;
+    messagesPerSecond: number;
+    typingExpireMs: number;
+    typingThrottleMs: number;
+    presenceTtlMs: number;
+    allowPolling: boolean;
+  };
+  /** Durable job queue (pg-boss): poll interval, and whether this instance runs workers. */
+  jobs: { pollIntervalMs: number; workers: boolean };
 }
 
 export class ConfigError extends Error {
@@ -271,6 +284,17 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     wsTokenInUrl: r.bool('WS_TOKEN_IN_URL', false),
     storage: { driver: storageDriver, s3, signingTtlSeconds: r.int('FILE_URL_TTL_SECONDS', 3600, 60) },
     linkPreviewAllowlist: r.list('LINK_PREVIEW_ALLOWLIST'),
+    realtime: {
+      pingIntervalMs: r.int('SOCKET_PING_INTERVAL_MS', 25_000, 1000, 300_000),
+      pingTimeoutMs: r.int('SOCKET_PING_TIMEOUT_MS', 5_000, 1000, 300_000),
+      maxPayloadBytes: r.int('SOCKET_MAX_PAYLOAD_BYTES', 1024 * 1024, 1024, 10 * 1024 * 1024),
+      messagesPerSecond: r.int('SOCKET_MESSAGES_PER_SECOND', 10, 1, 10_000),
+      typingExpireMs: r.int('TYPING_EXPIRE_MS', 5_000, 500, 60_000),
+      typingThrottleMs: r.int('TYPING_THROTTLE_MS', 2_000, 0, 60_000),
+      presenceTtlMs: r.int('PRESENCE_TTL_MS', 90_000, 5_000, 3_600_000),
+      allowPolling: r.bool('SOCKET_ALLOW_POLLING', false),
+    },
+    jobs: { pollIntervalMs: r.int('JOB_POLL_INTERVAL_MS', 2000, 500, 600_000), workers: r.bool('JOB_WORKERS', true) },
   };
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);

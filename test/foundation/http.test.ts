@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimitedError } from '../../src/errors.js';
 import { buildTestApp } from '../helpers/app.js';
 
 let app: FastifyInstance;
@@ -10,6 +12,21 @@ beforeAll(async () => {
   app.get('/__boom', { config: { public: true } }, async () => {
     throw new Error('secret internal detail');
   });
+  app.get('/__private', async () => ({ success: true, data: null, error: null }));
+  app.get('/__limited', { config: { public: true } }, async () => {
+    throw new RateLimitedError(6.2);
+  });
+  app.get('/__duplicate', { config: { public: true } }, async () => {
+    throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+  });
+  app.post(
+    '/__typed',
+    {
+      config: { public: true },
+      schema: { body: Type.Object({ name: Type.String() }, { additionalProperties: false }) },
+    },
+    async () => ({ success: true, data: null, error: null }),
+  );
   app.post('/__echo', { config: { public: true } }, async (request) => ({
     success: true,
     data: request.body,
@@ -78,9 +95,34 @@ describe('errors', () => {
     expect(res.body).not.toContain('secret internal detail');
   });
 
-  it('refuses protected routes without a token', async () => {
-    const res = await app.inject({ method: 'GET', url: '/openapi.json' });
-    expect(res.statusCode).toBe(200);
+  it('refuses protected routes without a token, or with a bad one', async () => {
+    const missing = await app.inject({ method: 'GET', url: '/__private' });
+    expect(missing.statusCode).toBe(401);
+    expect(missing.json().error.code).toBe('unauthenticated');
+    const bad = await app.inject({
+      method: 'GET',
+      url: '/__private',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe('token_invalid');
+  });
+
+  it('maps application errors, unique violations and schema violations to the envelope', async () => {
+    const limited = await app.inject({ method: 'GET', url: '/__limited' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('7');
+    expect(limited.json().error.code).toBe('rate_limited');
+    const dup = await app.inject({ method: 'GET', url: '/__duplicate' });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().error.code).toBe('conflict');
+    const invalid = await app.inject({ method: 'POST', url: '/__typed', payload: { name: 42 } });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().error).toMatchObject({ code: 'validation_error', details: { field: 'name' } });
+    const extra = await app.inject({ method: 'POST', url: '/__typed', payload: { name: 'a', extra: true } });
+    expect(extra.json().error.details.field).toBe('extra');
+    const missing = await app.inject({ method: 'POST', url: '/__typed', payload: {} });
+    expect(missing.json().error.details.field).toBe('name');
   });
 });
 

@@ -1,0 +1,178 @@
+// The durable job queue (pg-boss 10 on PostgreSQL or PGlite): jobs are enqueued inside business transactions,
+// so a rollback drops them and a commit keeps them; workers run in-process and stop when the app closes.
+import type { Kysely, Transaction } from 'kysely';
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import type { DatabaseKind } from '../db/database.js';
+import type { DB } from '../db/schema.js';
+import { databaseExecutor, transactionExecutor } from './sql-executor.js';
+
+export const JOB_SCHEMA = 'pgboss';
+
+export interface JobInfo {
+  id: string;
+  name: string;
+  /** How many times the job failed before this attempt. */
+  retryCount: number;
+}
+
+export type JobHandler<T> = (data: T, job: JobInfo) => Promise<void>;
+
+export interface QueueDefinition {
+  /** Attempts after the first failure (default 3), with exponential backoff from retryDelaySeconds. */
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  /** A job running longer is failed (and retried); default 60 s. */
+  expireInSeconds?: number;
+}
+
+export interface EnqueueOptions {
+  /** Run no earlier than this many seconds from now. */
+  startAfterSeconds?: number;
+  /** At most one queued job per key (pg-boss singleton key). */
+  singletonKey?: string;
+}
+
+export interface JobQueueOptions {
+  db: Kysely<DB>;
+  kind: DatabaseKind;
+  logger: Logger;
+  pollIntervalMs: number;
+  /** false: this instance only enqueues (another one runs the workers). */
+  workers: boolean;
+  shutdownTimeoutMs: number;
+}
+
+interface Registration {
+  definition: QueueDefinition;
+  handler: JobHandler<never>;
+  workerId?: string;
+}
+
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private readonly queues = new Map<string, Registration>();
+  private state: 'idle' | 'started' | 'stopped' = 'idle';
+
+  constructor(private readonly options: JobQueueOptions) {
+    this.boss = new PgBoss({
+      db: databaseExecutor(options.db, options.kind) as PgBoss.Db,
+      schema: JOB_SCHEMA,
+      schedule: false,
+      supervise: true,
+      migrate: true,
+      maintenanceIntervalSeconds: 120,
+    });
+    this.boss.on('error', (err) => options.logger.error({ err }, 'job queue error'));
+  }
+
+  get started(): boolean {
+    return this.state === 'started';
+  }
+
+  /** Declares a queue and its handler; may be called before or after start(). */
+  async define<T extends object>(
+    name: string,
+    handler: JobHandler<T>,
+    definition: QueueDefinition = {},
+  ): Promise<void> {
+    if (this.queues.has(name)) throw new Error(`job queue ${name} is already defined`);
+    const registration: Registration = { definition, handler: handler as JobHandler<never> };
+    this.queues.set(name, registration);
+    if (this.state === 'started') await this.activate(name, registration);
+  }
+
+  /** Installs (or migrates) the queue schema, creates the queues and starts the workers. */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') return;
+    await this.boss.start();
+    this.state = 'started';
+    for (const [name, registration] of this.queues) await this.activate(name, registration);
+  }
+
+  /** Stops polling, waits for running jobs (up to the shutdown timeout); jobs left active are retried later. */
+  async stop(): Promise<void> {
+    if (this.state !== 'started') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopped';
+    await this.boss.stop({
+      graceful: true,
+      wait: true,
+      close: false,
+      timeout: Math.max(1000, this.options.shutdownTimeoutMs),
+    });
+  }
+
+  /**
+   * Enqueues a job through the caller's transaction. Call kick(name) after the commit so an idle
+   * in-process worker picks it up at once instead of at its next poll.
+   */
+  async enqueue<T extends object>(
+    trx: Transaction<DB>,
+    name: string,
+    data: T,
+    options: EnqueueOptions = {},
+  ): Promise<string | null> {
+    return this.boss.send(name, data, {
+      ...this.sendOptions(name, options),
+      db: transactionExecutor(trx) as PgBoss.Db,
+    });
+  }
+
+  /** Enqueues outside any transaction (the job is durable once this resolves) and wakes the worker. */
+  async send<T extends object>(name: string, data: T, options: EnqueueOptions = {}): Promise<string | null> {
+    const id = await this.boss.send(name, data, this.sendOptions(name, options));
+    this.kick(name);
+    return id;
+  }
+
+  /** Wakes this instance's idle worker of a queue. */
+  kick(name: string): void {
+    const workerId = this.queues.get(name)?.workerId;
+    if (workerId && this.state === 'started') this.boss.notifyWorker(workerId);
+  }
+
+  /** Jobs of a queue not yet finished (created, retry or active). */
+  async pending(name: string): Promise<number> {
+    return this.boss.getQueueSize(name, { before: 'completed' });
+  }
+
+  private sendOptions(name: string, options: EnqueueOptions): PgBoss.SendOptions {
+    if (!this.queues.has(name)) throw new Error(`job queue ${name} is not defined`);
+    const send: PgBoss.SendOptions = {};
+    if (options.startAfterSeconds !== undefined) send.startAfter = options.startAfterSeconds;
+    if (options.singletonKey !== undefined) send.singletonKey = options.singletonKey;
+    return send;
+  }
+
+  private async activate(name: string, registration: Registration): Promise<void> {
+    const { definition } = registration;
+    await this.boss.createQueue(name, {
+      name,
+      policy: 'standard',
+      retryLimit: definition.retryLimit ?? 3,
+      retryDelay: definition.retryDelaySeconds ?? 5,
+      retryBackoff: true,
+      expireInSeconds: definition.expireInSeconds ?? 60,
+    });
+    if (!this.options.workers) return;
+    const handler = registration.handler as JobHandler<object>;
+    const logger = this.options.logger;
+    registration.workerId = await this.boss.work<object>(
+      name,
+      { pollingIntervalSeconds: this.options.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
+      async (jobs) => {
+        for (const job of jobs) {
+          try {
+            await handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount });
+          } catch (err) {
+            logger.warn({ err, job: job.id, queue: name, retry: job.retryCount }, 'job failed');
+            throw err;
+          }
+        }
+      },
+    );
+  }
+}

@@ -1,0 +1,101 @@
+// The durable job queue: transactional enqueue, workers, retries, restart without loss.
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp } from '../helpers/app.js';
+
+let app: FastifyInstance;
+const seen: string[] = [];
+const attempts = new Map<string, number>();
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function jobRows(name: string): Promise<Array<{ state: string; data: { key: string } }>> {
+  const { rows } = await sql<{ state: string; data: { key: string } }>`
+    SELECT state, data FROM pgboss.job WHERE name = ${name}`.execute(app.tma.db);
+  return rows;
+}
+
+beforeAll(async () => {
+  app = await buildTestApp({ JOB_POLL_INTERVAL_MS: '500' });
+  await app.tma.jobs.define<{ key: string }>('test-record', async (data) => {
+    seen.push(data.key);
+  });
+  await app.tma.jobs.define<{ key: string }>(
+    'test-flaky',
+    async (data, job) => {
+      attempts.set(data.key, job.retryCount + 1);
+      if (job.retryCount < 1) throw new Error('first attempt fails');
+      seen.push(data.key);
+    },
+    { retryLimit: 2, retryDelaySeconds: 1 },
+  );
+});
+afterAll(async () => {
+  await app.close();
+});
+
+describe('JobQueue', () => {
+  it('runs a job enqueued inside a committed transaction', async () => {
+    await app.tma.db.transaction().execute(async (trx) => {
+      const id = await app.tma.jobs.enqueue(trx, 'test-record', { key: 'committed' });
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    });
+    app.tma.jobs.kick('test-record');
+    await until(() => seen.includes('committed'));
+    await until(async () => (await jobRows('test-record')).some((r) => r.state === 'completed'));
+  });
+
+  it('never runs a job whose transaction rolled back', async () => {
+    await expect(
+      app.tma.db.transaction().execute(async (trx) => {
+        await app.tma.jobs.enqueue(trx, 'test-record', { key: 'rolled-back' });
+        throw new Error('business failure');
+      }),
+    ).rejects.toThrow('business failure');
+    app.tma.jobs.kick('test-record');
+    const rows = await jobRows('test-record');
+    expect(rows.map((r) => r.data.key)).not.toContain('rolled-back');
+    // A later committed job runs, proving the worker was polling past the rollback.
+    await app.tma.jobs.send('test-record', { key: 'after-rollback' });
+    await until(() => seen.includes('after-rollback'));
+    expect(seen).not.toContain('rolled-back');
+  });
+
+  it('retries a failing job', async () => {
+    await app.tma.jobs.send('test-flaky', { key: 'flaky' });
+    await until(() => seen.includes('flaky'));
+    expect(attempts.get('flaky')).toBe(2);
+  });
+
+  it('refuses to enqueue to an undefined queue', async () => {
+    await expect(app.tma.jobs.send('no-such-queue', { a: 1 })).rejects.toThrow('not defined');
+    await expect(app.tma.jobs.define('test-record', async () => undefined)).rejects.toThrow(
+      'already defined',
+    );
+  });
+
+  it('an instance without workers only enqueues: the job stays queued, durable in the database', async () => {
+    const enqueuer = await buildTestApp({ JOB_WORKERS: 'false' });
+    const done: string[] = [];
+    try {
+      await enqueuer.tma.jobs.define<{ key: string }>('test-durable', async (data) => {
+        done.push(data.key);
+      });
+      await enqueuer.tma.db.transaction().execute(async (trx) => {
+        await enqueuer.tma.jobs.enqueue(trx, 'test-durable', { key: 'survives' });
+      });
+      expect(await enqueuer.tma.jobs.pending('test-durable')).toBe(1);
+      expect(done).toEqual([]);
+    } finally {
+      await enqueuer.close();
+    }
+    expect(done).toEqual([]);
+  });
+});
