@@ -7,6 +7,7 @@ import type { Database } from './db/database.js';
 import type { DB } from './db/schema.js';
 import type { EventBus } from './events/bus.js';
 import type { HealthRegistry } from './http/health.js';
+import type { JobQueue } from './jobs/job-queue.js';
 import type { Authenticator } from './identity/actor.js';
 import type { Services } from './modules/services.js';
 import type { Cache } from './platform/cache.js';
@@ -20,6 +21,8 @@ export interface AppContext {
   redis: Redis | undefined;
   cache: Cache;
   bus: EventBus;
+  /** Durable job queue (src/jobs): enqueue inside business transactions; started after the modules register. */
+  jobs: JobQueue;
   health: HealthRegistry;
   /** Set by the identity module for the configured AUTH_MODE. */
   authenticator: Authenticator;
