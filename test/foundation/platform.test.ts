@@ -98,7 +98,7 @@ describe('global rate limit', () => {
         error: null,
       }));
       const codes: number[] = [];
-      let last;
+      let last: Awaited<ReturnType<typeof app.inject>> | undefined;
       for (let i = 0; i < 4; i++) {
         last = await app.inject({ method: 'GET', url: '/__open' });
         codes.push(last.statusCode);
