@@ -91,6 +91,16 @@ export interface DomainEventMap {
   /** Only this user's own devices care (mute is personal). */
   'member.muted': { conversation_id: string; user_id: string; muted_until: string | null };
   'user.updated': { user_id: string };
+  /** A friend request was sent, accepted, rejected or withdrawn, or a friendship ended; both users care. */
+  'friendship.updated': {
+    friendship_id: string;
+    requester_id: string;
+    receiver_id: string;
+    status: 'pending' | 'accepted' | 'rejected' | 'removed';
+    actor_id: string;
+  };
+  /** Private to the blocker: the blocked user is never told. */
+  'user.blocked': { blocker_id: string; blocked_id: string; blocked: boolean };
   'user.deactivated': { user_id: string };
   /** Every socket authenticated with this session must be disconnected at once. */
   'session.revoked': { session_id: string; user_id: string };

@@ -1,11 +1,17 @@
 // Registers every feature module's routes under /api/v1.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { blocksRoutes } from './blocks/blocks.routes.js';
+import { friendsRoutes } from './friends/friends.routes.js';
+import { usersRoutes } from './users/users.routes.js';
 
-export async function registerModules(app: FastifyInstance, _ctx: AppContext): Promise<void> {
+export async function registerModules(app: FastifyInstance, ctx: AppContext): Promise<void> {
   await app.register(
-    async (_api) => {
+    async (api) => {
       // feature modules register here
+      await api.register(async (scope) => usersRoutes(scope, ctx));
+      await api.register(async (scope) => friendsRoutes(scope, ctx));
+      await api.register(async (scope) => blocksRoutes(scope, ctx));
     },
     { prefix: '/api/v1' },
   );

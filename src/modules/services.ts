@@ -1,13 +1,19 @@
 // The services of every feature module, built once per app and shared by routes, realtime and jobs.
 import type { AppContext } from '../context.js';
 import { BlocksRepository } from './blocks/blocks.repository.js';
+import { BlocksService } from './blocks/blocks.service.js';
 import { FriendsRepository } from './friends/friends.repository.js';
+import { FriendsService } from './friends/friends.service.js';
 import { UsersRepository } from './users/users.repository.js';
+import { UsersService } from './users/users.service.js';
 
 export interface Services {
   usersRepository: UsersRepository;
   blocksRepository: BlocksRepository;
   friendsRepository: FriendsRepository;
+  usersService: UsersService;
+  friendsService: FriendsService;
+  blocksService: BlocksService;
 }
 
 export function createServices(ctx: Omit<AppContext, 'services'>): Services {
@@ -15,5 +21,27 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     usersRepository: new UsersRepository(ctx.db),
     blocksRepository: new BlocksRepository(ctx.db),
     friendsRepository: new FriendsRepository(ctx.db),
+    // Repositories are stateless, so each service may hold its own instances.
+    usersService: new UsersService(
+      ctx.config,
+      ctx.bus,
+      new UsersRepository(ctx.db),
+      new FriendsRepository(ctx.db),
+      new BlocksRepository(ctx.db),
+    ),
+    friendsService: new FriendsService(
+      ctx.db,
+      ctx.bus,
+      new FriendsRepository(ctx.db),
+      new BlocksRepository(ctx.db),
+      new UsersRepository(ctx.db),
+    ),
+    blocksService: new BlocksService(
+      ctx.db,
+      ctx.bus,
+      new BlocksRepository(ctx.db),
+      new FriendsRepository(ctx.db),
+      new UsersRepository(ctx.db),
+    ),
   };
 }

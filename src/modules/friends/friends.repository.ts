@@ -81,15 +81,15 @@ export class FriendsRepository {
   }
 
   /**
-   * Makes `requesterId -> receiverId` a pending request: inserts the pair's row, or turns an existing
-   * (rejected) row around, atomically on the pair's unique key.
+   * Makes `requesterId -> receiverId` a pending request: inserts the pair's row, or turns a rejected row
+   * around. Returns undefined when the pair already has a pending or accepted row (e.g. written concurrently).
    */
   async upsertPending(
     requesterId: string,
     receiverId: string,
     trx: Executor = this.db,
-  ): Promise<FriendshipRow> {
-    const inserted = await trx
+  ): Promise<FriendshipRow | undefined> {
+    const row = await trx
       .insertInto('friendships')
       .values({ id: newId(), requester_id: requesterId, receiver_id: receiverId, status: 'pending' })
       .onConflict((oc) =>
@@ -101,24 +101,24 @@ export class FriendsRepository {
             status: 'pending',
             created_at: sql`now()`,
             updated_at: sql`now()`,
-          }),
+          })
+          .where('friendships.status', '=', 'rejected'),
       )
       .returningAll()
-      .executeTakeFirstOrThrow();
-    return inserted as FriendshipRow;
+      .executeTakeFirst();
+    return row as FriendshipRow | undefined;
   }
 
+  /** Sets the status, only from `from` when given; returns undefined when no row matched. */
   async setStatus(
     id: string,
     status: FriendshipStatus,
     trx: Executor = this.db,
+    from?: FriendshipStatus,
   ): Promise<FriendshipRow | undefined> {
-    return (await trx
-      .updateTable('friendships')
-      .set({ status, updated_at: sql`now()` })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst()) as FriendshipRow | undefined;
+    let query = trx.updateTable('friendships').set({ status, updated_at: sql`now()` }).where('id', '=', id);
+    if (from) query = query.where('status', '=', from);
+    return (await query.returningAll().executeTakeFirst()) as FriendshipRow | undefined;
   }
 
   /** Removes the pair's row whatever its status; returns the removed row. */

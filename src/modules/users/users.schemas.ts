@@ -84,3 +84,56 @@ export function toSelfView(row: UserRow): SelfView {
     settings: userSettings(row),
   };
 }
+
+/** Another user as seen by the caller: presence honours their privacy, plus the caller's relation to them. */
+export const UserProfileView = Type.Object({
+  ...UserView.properties,
+  /** null when unknown or hidden by the user's privacy settings. */
+  last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  friendship: Type.Union([
+    Type.Literal('none'),
+    Type.Literal('friends'),
+    Type.Literal('incoming'),
+    Type.Literal('outgoing'),
+  ]),
+  /** Whether the caller blocked this user. */
+  blocked: Type.Boolean(),
+});
+export type UserProfileView = Static<typeof UserProfileView>;
+
+const NullableText = (maxLength: number, minLength = 0) =>
+  Type.Union([Type.String({ minLength, maxLength }), Type.Null()]);
+
+/** PATCH /users/me: every field optional; privacy and notifications merge into the stored settings. */
+export const UpdateMeBody = Type.Object(
+  {
+    display_name: Type.Optional(NullableText(100, 1)),
+    avatar_url: Type.Optional(
+      Type.Union([Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$' }), Type.Null()]),
+    ),
+    position: Type.Optional(NullableText(100)),
+    privacy: Type.Optional(
+      Type.Object(
+        {
+          last_seen: Type.Optional(PrivacySettings.properties.last_seen),
+          online: Type.Optional(Type.Boolean()),
+          read_receipts: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    notifications: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          sound: Type.Optional(Type.Boolean()),
+          preview: Type.Optional(Type.Boolean()),
+          mentions_only: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type UpdateMeBody = Static<typeof UpdateMeBody>;

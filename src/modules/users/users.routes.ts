@@ -1,0 +1,61 @@
+// Users endpoints: GET /users/{id}, GET /users?q= (directory search), PATCH /users/me.
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { AppContext } from '../../context.js';
+import { Envelope, errors, LimitQuery, ListEnvelope, ok, page } from '../../http/envelope.js';
+import { actorOf } from '../../identity/actor.js';
+import { SelfView, UpdateMeBody, UserProfileView, UserView } from './users.schemas.js';
+
+export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const service = ctx.services.usersService;
+
+  app.get<{ Querystring: { q: string; limit: number; cursor?: string } }>(
+    '/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Search people by username and display name, best match first',
+        querystring: Type.Object(
+          {
+            q: Type.String({ minLength: 1, maxLength: 100 }),
+            limit: LimitQuery,
+            cursor: Type.Optional(Type.String({ maxLength: 512 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ListEnvelope(UserView), ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const { q, limit, cursor } = request.query;
+      const { items, nextCursor } = await service.search(actorOf(request), q, limit, cursor);
+      return page(items, nextCursor);
+    },
+  );
+
+  app.patch<{ Body: UpdateMeBody }>(
+    '/users/me',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Update your profile (local accounts), privacy and notification settings',
+        body: UpdateMeBody,
+        response: { 200: Envelope(SelfView), ...errors(400, 401, 404, 422) },
+      },
+    },
+    async (request) => ok(await service.updateMe(actorOf(request), request.body)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/users/:id',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'A user profile; deactivated users are shown with deactivated: true',
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        response: { 200: Envelope(UserProfileView), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => ok(await service.getUser(actorOf(request), request.params.id)),
+  );
+}
