@@ -2,8 +2,12 @@
 import type { AppContext } from '../context.js';
 import { BlocksRepository } from './blocks/blocks.repository.js';
 import { BlocksService } from './blocks/blocks.service.js';
+import { ConversationsService } from './conversations/conversations.service.js';
 import { FriendsRepository } from './friends/friends.repository.js';
 import { FriendsService } from './friends/friends.service.js';
+import { MessagesService } from './messages/messages.service.js';
+import { ReceiptsService } from './messages/receipts.service.js';
+import { SyncService } from './sync/sync.service.js';
 import { UsersRepository } from './users/users.repository.js';
 import { UsersService } from './users/users.service.js';
 
@@ -14,10 +18,20 @@ export interface Services {
   usersService: UsersService;
   friendsService: FriendsService;
   blocksService: BlocksService;
+  conversations: ConversationsService;
+  messages: MessagesService;
+  receipts: ReceiptsService;
+  sync: SyncService;
 }
 
 export function createServices(ctx: Omit<AppContext, 'services'>): Services {
+  const conversations = new ConversationsService(ctx);
+  const messages = new MessagesService(ctx, conversations);
   return {
+    conversations,
+    messages,
+    receipts: new ReceiptsService(ctx, conversations, messages),
+    sync: new SyncService(ctx, conversations),
     usersRepository: new UsersRepository(ctx.db),
     blocksRepository: new BlocksRepository(ctx.db),
     friendsRepository: new FriendsRepository(ctx.db),

@@ -1,0 +1,513 @@
+// Conversations: DMs (get-or-create by pair key), groups, membership, mute; access checks first, events after commit.
+import type { Kysely, Transaction } from 'kysely';
+import type { Config } from '../../config.js';
+import { newId } from '../../db/ids.js';
+import type { ConversationRow, DB, MemberRow } from '../../db/schema.js';
+import { ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
+import type { EventBus } from '../../events/bus.js';
+import type { MessageView } from '../../events/domain-events.js';
+import { decodeCursor, encodeCursor } from '../../http/envelope.js';
+import type { Actor } from '../../identity/actor.js';
+import { BlocksRepository } from '../blocks/blocks.repository.js';
+import { FriendsRepository } from '../friends/friends.repository.js';
+import { appendMessage } from '../messages/append-message.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
+import { UsersRepository } from '../users/users.repository.js';
+import { appendConversationEvent } from './conversation-events.js';
+import {
+  type ConversationListRow,
+  ConversationsRepository,
+  type ListCursor,
+} from './conversations.repository.js';
+import type {
+  ConversationView,
+  CreateConversationInput,
+  MuteInput,
+  UpdateConversationInput,
+} from './conversations.schemas.js';
+
+export interface ServiceDeps {
+  db: Kysely<DB>;
+  bus: EventBus;
+  config: Config;
+}
+
+/** "Forever" as a timestamp every client can parse. */
+export const MUTED_FOREVER = new Date('9999-12-31T23:59:59.000Z');
+
+const isListCursor = (v: unknown): v is ListCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as ListCursor).activity_us) &&
+  typeof (v as ListCursor).id === 'string' &&
+  /^[0-9a-f-]{36}$/i.test((v as ListCursor).id);
+
+export class ConversationsService {
+  readonly repo: ConversationsRepository;
+  private readonly messages: MessagesRepository;
+  private readonly users: UsersRepository;
+  private readonly blocks: BlocksRepository;
+  private readonly friends: FriendsRepository;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.repo = new ConversationsRepository(deps.db);
+    this.messages = new MessagesRepository(deps.db);
+    this.users = new UsersRepository(deps.db);
+    this.blocks = new BlocksRepository(deps.db);
+    this.friends = new FriendsRepository(deps.db);
+  }
+
+  // ---- used by realtime, presence and other modules ----
+
+  listMembershipIds(userId: string): Promise<string[]> {
+    return this.repo.currentMembershipIds(userId);
+  }
+
+  memberIds(conversationId: string): Promise<string[]> {
+    return this.repo.currentMemberIds(conversationId);
+  }
+
+  contactIds(userId: string): Promise<string[]> {
+    return this.repo.contactIds(userId);
+  }
+
+  async assertMember(actor: Actor, conversationId: string): Promise<void> {
+    await this.requireMembership(actor.userId, conversationId);
+  }
+
+  /** The caller's current membership and its conversation; NotFoundError for anyone else. */
+  async requireMembership(
+    userId: string,
+    conversationId: string,
+    trx?: Kysely<DB> | Transaction<DB>,
+  ): Promise<{ conversation: ConversationRow; member: MemberRow }> {
+    const found = await this.repo.currentMembership(conversationId, userId, trx);
+    if (!found) throw new NotFoundError('Conversation');
+    return found;
+  }
+
+  // ---- REST ----
+
+  async list(
+    actor: Actor,
+    options: { limit: number; cursor?: string },
+  ): Promise<{ items: ConversationView[]; nextCursor: string | null }> {
+    const cursor = decodeCursor(options.cursor, isListCursor);
+    const rows = await this.repo.listForUser(actor.userId, { limit: options.limit + 1, cursor });
+    const more = rows.length > options.limit;
+    const pageRows = more ? rows.slice(0, options.limit) : rows;
+    const items = await this.toViews(actor.userId, pageRows);
+    const last = pageRows.at(-1);
+    return {
+      items,
+      nextCursor: more && last ? encodeCursor({ activity_us: Number(last.activity_us), id: last.id }) : null,
+    };
+  }
+
+  async get(actor: Actor, conversationId: string): Promise<ConversationView> {
+    const rows = await this.repo.listForUser(actor.userId, { limit: 1, conversationId });
+    if (rows.length === 0) throw new NotFoundError('Conversation');
+    const [view] = await this.toViews(actor.userId, rows);
+    return view as ConversationView;
+  }
+
+  async create(
+    actor: Actor,
+    input: CreateConversationInput,
+  ): Promise<{ conversation: ConversationView; created: boolean }> {
+    return input.type === 'dm' ? this.openDm(actor, input) : this.createGroup(actor, input);
+  }
+
+  private async openDm(
+    actor: Actor,
+    input: CreateConversationInput,
+  ): Promise<{ conversation: ConversationView; created: boolean }> {
+    const others = [...new Set(input.member_ids)].filter((id) => id !== actor.userId);
+    if (others.length !== 1 || input.member_ids.length > 2) {
+      throw new ValidationError('A direct conversation needs exactly one other member', {
+        field: 'member_ids',
+      });
+    }
+    const otherId = others[0] as string;
+    const other = await this.users.findById(otherId);
+    if (!other || other.deactivated_at) throw new NotFoundError('User');
+    if (await this.blocks.isBlockedEitherWay(actor.userId, otherId)) {
+      throw new ForbiddenError('You cannot message this user', 'blocked');
+    }
+    const [a, b] = [actor.userId, otherId].sort();
+    const dmKey = `dm:${a}:${b}`;
+    const existing = await this.repo.findByDmKey(dmKey);
+    if (
+      !existing &&
+      this.deps.config.dmRequiresFriendship &&
+      !(await this.friends.areFriends(a as string, b as string))
+    ) {
+      throw new ForbiddenError('Only friends can start a direct conversation', 'friendship_required');
+    }
+    const { id, created } = await this.deps.db.transaction().execute(async (trx) => {
+      const inserted = await this.repo.insertDm(
+        { id: newId(), dm_key: dmKey, created_by: actor.userId },
+        trx,
+      );
+      if (inserted) {
+        await this.repo.upsertMembers(
+          inserted.id,
+          [
+            { user_id: actor.userId, role: 'member' },
+            { user_id: otherId, role: 'member' },
+          ],
+          0,
+          trx,
+        );
+        return { id: inserted.id, created: true };
+      }
+      // Someone else created it first (or it existed): same conversation for both.
+      const found = await this.repo.findByDmKey(dmKey, trx);
+      if (!found) throw new Error('direct conversation vanished during get-or-create');
+      return { id: found.id, created: false };
+    });
+    if (created) {
+      this.deps.bus.publish('conversation.created', {
+        conversation_id: id,
+        member_ids: [actor.userId, otherId],
+        actor_id: actor.userId,
+      });
+    }
+    return { conversation: await this.get(actor, id), created };
+  }
+
+  private async createGroup(
+    actor: Actor,
+    input: CreateConversationInput,
+  ): Promise<{ conversation: ConversationView; created: boolean }> {
+    const name = input.name?.trim();
+    if (!name) throw new ValidationError('A group needs a name', { field: 'name' });
+    const memberIds = [...new Set(input.member_ids)].filter((id) => id !== actor.userId);
+    this.checkGroupSize(memberIds.length + 1);
+    await this.checkAddable(actor, memberIds);
+    const id = newId();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await this.repo.insertGroup(
+        {
+          id,
+          name,
+          created_by: actor.userId,
+          description: input.description?.trim() || null,
+          avatar_url: input.avatar_url ?? null,
+        },
+        trx,
+      );
+      await this.repo.upsertMembers(
+        id,
+        [
+          { user_id: actor.userId, role: 'admin' },
+          ...memberIds.map((m) => ({ user_id: m, role: 'member' as const })),
+        ],
+        0,
+        trx,
+      );
+    });
+    this.deps.bus.publish('conversation.created', {
+      conversation_id: id,
+      member_ids: [actor.userId, ...memberIds],
+      actor_id: actor.userId,
+    });
+    return { conversation: await this.get(actor, id), created: true };
+  }
+
+  async update(
+    actor: Actor,
+    conversationId: string,
+    input: UpdateConversationInput,
+  ): Promise<ConversationView> {
+    const { conversation } = await this.requireGroupAdmin(actor, conversationId);
+    const changes: { name?: string; description?: string | null; avatar_url?: string | null } = {};
+    if (input.name !== undefined) {
+      const name = input.name.trim();
+      if (!name) throw new ValidationError('name must not be empty', { field: 'name' });
+      if (name !== conversation.name) changes.name = name;
+    }
+    if (input.description !== undefined && input.description !== conversation.description) {
+      changes.description = input.description?.trim() || null;
+    }
+    if (input.avatar_url !== undefined && input.avatar_url !== conversation.avatar_url) {
+      changes.avatar_url = input.avatar_url;
+    }
+    if (Object.keys(changes).length === 0) return this.get(actor, conversationId);
+
+    const { seq, systemId } = await this.deps.db.transaction().execute(async (trx) => {
+      await this.repo.update(conversationId, changes, trx);
+      const seq = await appendConversationEvent(trx, {
+        conversation_id: conversationId,
+        type: 'conversation.updated',
+        actor_id: actor.userId,
+        payload: { changes },
+      });
+      let systemId: string | undefined;
+      if (changes.name !== undefined) {
+        const message = await appendMessage(trx, {
+          conversation_id: conversationId,
+          sender_id: actor.userId,
+          type: 'system',
+          content: 'group_renamed',
+          metadata: { action: 'group_renamed', name: changes.name, old_name: conversation.name },
+        });
+        systemId = message.id;
+      }
+      return { seq, systemId };
+    });
+    this.deps.bus.publish('conversation.updated', {
+      conversation_id: conversationId,
+      seq,
+      changes,
+      actor_id: actor.userId,
+    });
+    await this.publishMessages(systemId ? [systemId] : []);
+    return this.get(actor, conversationId);
+  }
+
+  async addMembers(actor: Actor, conversationId: string, memberIds: string[]): Promise<ConversationView> {
+    await this.requireGroupAdmin(actor, conversationId);
+    const wanted = [...new Set(memberIds)].filter((id) => id !== actor.userId);
+    await this.checkAddable(actor, wanted);
+    const result = await this.deps.db.transaction().execute(async (trx) => {
+      await this.repo.lockById(conversationId, trx);
+      const current = new Set(await this.repo.currentMemberIds(conversationId, trx));
+      const added = wanted.filter((id) => !current.has(id));
+      if (added.length === 0) return undefined;
+      this.checkGroupSize(current.size + added.length);
+      const seq = await appendConversationEvent(trx, {
+        conversation_id: conversationId,
+        type: 'member.added',
+        actor_id: actor.userId,
+        payload: { user_ids: added },
+      });
+      await this.repo.upsertMembers(
+        conversationId,
+        added.map((id) => ({ user_id: id, role: 'member' as const })),
+        seq,
+        trx,
+      );
+      const message = await appendMessage(trx, {
+        conversation_id: conversationId,
+        sender_id: actor.userId,
+        type: 'system',
+        content: 'member_added',
+        metadata: { action: 'member_added', user_ids: added },
+      });
+      return { seq, added, systemId: message.id };
+    });
+    if (result) {
+      this.deps.bus.publish('member.added', {
+        conversation_id: conversationId,
+        seq: result.seq,
+        user_ids: result.added,
+        actor_id: actor.userId,
+      });
+      await this.publishMessages([result.systemId]);
+    }
+    return this.get(actor, conversationId);
+  }
+
+  async updateMember(
+    actor: Actor,
+    conversationId: string,
+    userId: string,
+    role: 'admin' | 'member',
+  ): Promise<ConversationView> {
+    await this.requireGroupAdmin(actor, conversationId);
+    const seq = await this.deps.db.transaction().execute(async (trx) => {
+      await this.repo.lockById(conversationId, trx);
+      const members = await this.repo.currentMembersOf([conversationId], trx);
+      const target = members.find((m) => m.user_id === userId);
+      if (!target) throw new NotFoundError('Member');
+      if (target.role === role) return undefined;
+      if (role === 'member' && members.filter((m) => m.role === 'admin').length <= 1) {
+        throw new UnprocessableError('A group needs at least one admin', 'last_admin');
+      }
+      await this.repo.setRole(conversationId, userId, role, trx);
+      return appendConversationEvent(trx, {
+        conversation_id: conversationId,
+        type: 'member.updated',
+        actor_id: actor.userId,
+        payload: { user_id: userId, role },
+      });
+    });
+    if (seq !== undefined) {
+      this.deps.bus.publish('member.updated', {
+        conversation_id: conversationId,
+        seq,
+        user_id: userId,
+        role,
+        actor_id: actor.userId,
+      });
+    }
+    return this.get(actor, conversationId);
+  }
+
+  /** Removes a member (admins) or leaves (anyone, for themself); the last admin leaving hands admin on. */
+  async removeMember(actor: Actor, conversationId: string, userId: string): Promise<void> {
+    const leaving = userId === actor.userId;
+    const { conversation, member } = await this.requireMembership(actor.userId, conversationId);
+    if (conversation.type !== 'group') {
+      throw new UnprocessableError('Direct conversations have no members to remove', 'not_a_group');
+    }
+    if (!leaving && member.role !== 'admin') throw new ForbiddenError('Group admins only', 'admin_required');
+    const reason = leaving ? 'left' : 'removed';
+    const result = await this.deps.db.transaction().execute(async (trx) => {
+      await this.repo.lockById(conversationId, trx);
+      const members = await this.repo.currentMembersOf([conversationId], trx);
+      const target = members.find((m) => m.user_id === userId);
+      if (!target) throw new NotFoundError('Member');
+      await this.repo.markLeft(conversationId, userId, trx);
+      const seq = await appendConversationEvent(trx, {
+        conversation_id: conversationId,
+        type: 'member.removed',
+        actor_id: actor.userId,
+        payload: { user_id: userId, reason },
+      });
+      const message = await appendMessage(trx, {
+        conversation_id: conversationId,
+        sender_id: actor.userId,
+        type: 'system',
+        content: leaving ? 'member_left' : 'member_removed',
+        metadata: { action: leaving ? 'member_left' : 'member_removed', user_id: userId },
+      });
+      const rest = members.filter((m) => m.user_id !== userId);
+      let promoted: { user_id: string; seq: number } | undefined;
+      if (target.role === 'admin' && rest.length > 0 && !rest.some((m) => m.role === 'admin')) {
+        // Longest-standing member first (members are ordered by joined_at, then user_id).
+        const heir = rest[0] as MemberRow;
+        await this.repo.setRole(conversationId, heir.user_id, 'admin', trx);
+        const promotedSeq = await appendConversationEvent(trx, {
+          conversation_id: conversationId,
+          type: 'member.updated',
+          actor_id: actor.userId,
+          payload: { user_id: heir.user_id, role: 'admin' },
+        });
+        promoted = { user_id: heir.user_id, seq: promotedSeq };
+      }
+      return { seq, systemId: message.id, promoted };
+    });
+    this.deps.bus.publish('member.removed', {
+      conversation_id: conversationId,
+      seq: result.seq,
+      user_id: userId,
+      actor_id: actor.userId,
+      reason,
+    });
+    await this.publishMessages([result.systemId]);
+    if (result.promoted) {
+      this.deps.bus.publish('member.updated', {
+        conversation_id: conversationId,
+        seq: result.promoted.seq,
+        user_id: result.promoted.user_id,
+        role: 'admin',
+        actor_id: actor.userId,
+      });
+    }
+  }
+
+  async mute(
+    actor: Actor,
+    conversationId: string,
+    input: MuteInput,
+  ): Promise<{ conversation_id: string; muted_until: string | null }> {
+    await this.requireMembership(actor.userId, conversationId);
+    let until: Date | null = null;
+    if (input.forever) until = MUTED_FOREVER;
+    else if (input.muted_until) {
+      until = new Date(input.muted_until);
+      if (until.getTime() <= Date.now()) {
+        throw new UnprocessableError('muted_until must be in the future', 'invalid_mute', {
+          field: 'muted_until',
+        });
+      }
+    }
+    await this.repo.setMutedUntil(conversationId, actor.userId, until);
+    const mutedUntil = until ? until.toISOString() : null;
+    this.deps.bus.publish('member.muted', {
+      conversation_id: conversationId,
+      user_id: actor.userId,
+      muted_until: mutedUntil,
+    });
+    return { conversation_id: conversationId, muted_until: mutedUntil };
+  }
+
+  // ---- helpers ----
+
+  private async requireGroupAdmin(actor: Actor, conversationId: string) {
+    const found = await this.requireMembership(actor.userId, conversationId);
+    if (found.conversation.type !== 'group') {
+      throw new UnprocessableError('Only groups have settings and members to manage', 'not_a_group');
+    }
+    if (found.member.role !== 'admin') throw new ForbiddenError('Group admins only', 'admin_required');
+    return found;
+  }
+
+  private checkGroupSize(size: number): void {
+    if (size > this.deps.config.maxGroupMembers) {
+      throw new UnprocessableError(
+        `A group has at most ${this.deps.config.maxGroupMembers} members`,
+        'group_too_large',
+        { max: this.deps.config.maxGroupMembers },
+      );
+    }
+  }
+
+  /** Every user exists and is active, and none of them blocked the actor. */
+  private async checkAddable(actor: Actor, userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    const users = await this.users.findByIds(userIds);
+    const active = new Set(users.filter((u) => !u.deactivated_at).map((u) => u.id));
+    const unknown = userIds.filter((id) => !active.has(id));
+    if (unknown.length > 0) {
+      throw new UnprocessableError('Unknown or deactivated users', 'unknown_user', { user_ids: unknown });
+    }
+    const blockers = new Set(await this.blocks.blockerIdsOf(actor.userId));
+    if (userIds.some((id) => blockers.has(id))) {
+      throw new ForbiddenError('You cannot add a user who blocked you', 'blocked');
+    }
+  }
+
+  private async publishMessages(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const views = await this.messages.viewsByIds(ids, null);
+    for (const message of views) this.deps.bus.publish('message.created', { message });
+  }
+
+  /** Views for list rows: one query for members, one for last messages, whatever the number of rows. */
+  private async toViews(viewerId: string, rows: ConversationListRow[]): Promise<ConversationView[]> {
+    const ids = rows.map((r) => r.id);
+    const lastIds = rows.flatMap((r) => (r.last_message_id ? [r.last_message_id] : []));
+    const [members, lastMessages] = await Promise.all([
+      this.repo.currentMembersOf(ids),
+      this.messages.viewsByIds(lastIds, viewerId),
+    ]);
+    const byConversation = new Map<string, ConversationView['members']>();
+    for (const m of members) {
+      const list = byConversation.get(m.conversation_id) ?? [];
+      list.push({ user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString() });
+      byConversation.set(m.conversation_id, list);
+    }
+    const messagesById = new Map<string, MessageView>(lastMessages.map((m) => [m.id, m]));
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      name: r.name,
+      description: r.description,
+      avatar_url: r.avatar_url,
+      created_by: r.created_by,
+      last_seq: Number(r.last_seq),
+      last_message: r.last_message_id ? (messagesById.get(r.last_message_id) ?? null) : null,
+      unread_count: Number(r.unread_count),
+      muted_until: r.muted_until ? r.muted_until.toISOString() : null,
+      my_role: r.my_role,
+      delivered_seq: Number(r.delivered_seq),
+      read_seq: Number(r.read_seq),
+      members: byConversation.get(r.id) ?? [],
+      created_at: r.created_at.toISOString(),
+      updated_at: r.updated_at.toISOString(),
+    }));
+  }
+}

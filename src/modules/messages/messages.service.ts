@@ -1,0 +1,283 @@
+// Messages: idempotent send (by client_id), replies, forwards, edits within the window, soft deletes, history.
+
+import type { MessageRow, MessageType } from '../../db/schema.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnprocessableError,
+  ValidationError,
+} from '../../errors.js';
+import type { MessageView } from '../../events/domain-events.js';
+import { decodeCursor, encodeCursor } from '../../http/envelope.js';
+import type { Actor } from '../../identity/actor.js';
+import { BlocksRepository } from '../blocks/blocks.repository.js';
+import { appendConversationEvent } from '../conversations/conversation-events.js';
+import type { ConversationsService, ServiceDeps } from '../conversations/conversations.service.js';
+import { appendMessage, DuplicateClientIdError } from './append-message.js';
+import { MessagesRepository } from './messages.repository.js';
+import { MAX_CONTENT_LENGTH, MAX_METADATA_BYTES } from './messages.schemas.js';
+
+export interface SendMessageInput {
+  content?: string | null;
+  type?: Exclude<MessageType, 'system'>;
+  client_id?: string;
+  reply_to_id?: string;
+  forwarded_from_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface EditMessageInput {
+  content: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface HistoryInput {
+  before_seq?: number;
+  after_seq?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+type HistoryCursor = { before_seq: number } | { after_seq: number };
+
+const isHistoryCursor = (v: unknown): v is HistoryCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  (Number.isSafeInteger((v as { before_seq?: unknown }).before_seq) ||
+    Number.isSafeInteger((v as { after_seq?: unknown }).after_seq));
+
+function checkMetadata(metadata: Record<string, unknown> | undefined): void {
+  if (metadata !== undefined && Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    throw new ValidationError(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`, {
+      field: 'metadata',
+    });
+  }
+}
+
+/** Trimmed text; text messages need 1..10,000 characters, other types may carry an empty caption (null). */
+function normaliseContent(content: string | null | undefined, type: MessageType): string | null {
+  const trimmed = content?.trim() ?? '';
+  if (trimmed.length > MAX_CONTENT_LENGTH) {
+    throw new ValidationError(`content must be at most ${MAX_CONTENT_LENGTH} characters`, {
+      field: 'content',
+    });
+  }
+  if (trimmed.length === 0) {
+    if (type === 'text') throw new ValidationError('content must not be empty', { field: 'content' });
+    return null;
+  }
+  return trimmed;
+}
+
+export class MessagesService {
+  readonly repo: MessagesRepository;
+  private readonly blocks: BlocksRepository;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly conversations: ConversationsService,
+  ) {
+    this.repo = new MessagesRepository(deps.db);
+    this.blocks = new BlocksRepository(deps.db);
+  }
+
+  async send(
+    actor: Actor,
+    conversationId: string,
+    input: SendMessageInput,
+  ): Promise<{ message: MessageView; created: boolean }> {
+    const { conversation } = await this.conversations.requireMembership(actor.userId, conversationId);
+
+    if (input.client_id) {
+      const original = await this.repo.findByClientId(actor.userId, input.client_id);
+      if (original) return this.retried(actor, conversationId, original);
+    }
+
+    let type: MessageType = input.type ?? 'text';
+    let content = input.content;
+    let metadata = input.metadata;
+    if (input.forwarded_from_id) {
+      const source = await this.visibleMessage(actor, input.forwarded_from_id);
+      if (source.deleted_at)
+        throw new UnprocessableError('A deleted message cannot be forwarded', 'message_deleted');
+      if (content === undefined || content === null) {
+        type =
+          input.type ??
+          (source.type === 'system' || source.type === 'poll' || source.type === 'call'
+            ? 'text'
+            : source.type);
+        content = source.content;
+        metadata = metadata ?? (source.metadata as Record<string, unknown>);
+      }
+    } else if (content === undefined) {
+      throw new ValidationError('content is required', { field: 'content' });
+    }
+    const text = normaliseContent(content, type);
+    checkMetadata(metadata);
+
+    if (conversation.type === 'dm') {
+      const others = (await this.conversations.memberIds(conversationId)).filter((id) => id !== actor.userId);
+      for (const other of others) {
+        if (await this.blocks.isBlockedEitherWay(actor.userId, other)) {
+          throw new ForbiddenError('You cannot message this user', 'blocked');
+        }
+      }
+    }
+    if (input.reply_to_id) {
+      const target = await this.repo.findById(input.reply_to_id);
+      if (!target || target.conversation_id !== conversationId) {
+        throw new UnprocessableError(
+          'reply_to_id must be a message of the same conversation',
+          'invalid_reply',
+          {
+            field: 'reply_to_id',
+          },
+        );
+      }
+    }
+
+    let row: MessageRow;
+    try {
+      row = await this.deps.db.transaction().execute((trx) =>
+        appendMessage(trx, {
+          conversation_id: conversationId,
+          sender_id: actor.userId,
+          type,
+          content: text,
+          metadata: metadata ?? {},
+          client_id: input.client_id ?? null,
+          reply_to_id: input.reply_to_id ?? null,
+          forwarded_from_id: input.forwarded_from_id ?? null,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof DuplicateClientIdError) || !input.client_id) throw error;
+      // A concurrent retry won the race; our seq was rolled back with the transaction.
+      const original = await this.repo.findByClientId(actor.userId, input.client_id);
+      if (!original) throw error;
+      return this.retried(actor, conversationId, original);
+    }
+    const message = (await this.repo.viewById(row.id, actor.userId)) as MessageView;
+    this.deps.bus.publish('message.created', { message });
+    return { message, created: true };
+  }
+
+  async get(actor: Actor, messageId: string): Promise<MessageView> {
+    await this.visibleMessage(actor, messageId);
+    const view = await this.repo.viewById(messageId, actor.userId);
+    if (!view) throw new NotFoundError('Message');
+    return view;
+  }
+
+  /** Newest first; `after_seq` pages forward (the next cursor continues after the newest returned). */
+  async history(
+    actor: Actor,
+    conversationId: string,
+    input: HistoryInput,
+  ): Promise<{ items: MessageView[]; nextCursor: string | null }> {
+    await this.conversations.requireMembership(actor.userId, conversationId);
+    const cursor = decodeCursor(input.cursor, isHistoryCursor);
+    const beforeSeq = cursor && 'before_seq' in cursor ? cursor.before_seq : input.before_seq;
+    const afterSeq =
+      cursor && 'after_seq' in cursor ? cursor.after_seq : cursor ? undefined : input.after_seq;
+    const limit = input.limit ?? 50;
+    const rows = await this.repo.history(conversationId, actor.userId, {
+      beforeSeq,
+      afterSeq,
+      limit: limit + 1,
+    });
+    const forward = afterSeq !== undefined && beforeSeq === undefined;
+    const more = rows.length > limit;
+    // Forward pages drop the newest extra row; backward pages drop the oldest.
+    const items = more ? (forward ? rows.slice(1) : rows.slice(0, limit)) : rows;
+    let nextCursor: string | null = null;
+    if (more && items.length > 0) {
+      nextCursor = forward
+        ? encodeCursor({ after_seq: (items[0] as MessageView).seq })
+        : encodeCursor({ before_seq: (items.at(-1) as MessageView).seq });
+    }
+    return { items, nextCursor };
+  }
+
+  async edit(actor: Actor, messageId: string, input: EditMessageInput): Promise<MessageView> {
+    const row = await this.visibleMessage(actor, messageId);
+    if (row.sender_id !== actor.userId || row.type === 'system') {
+      throw new ForbiddenError('Only the author can edit a message', 'not_author');
+    }
+    if (row.deleted_at) throw new UnprocessableError('A deleted message cannot be edited', 'message_deleted');
+    const windowMs = this.deps.config.editWindowSeconds * 1000;
+    if (Date.now() - row.created_at.getTime() > windowMs) {
+      throw new ForbiddenError('The edit window has passed', 'edit_window_expired');
+    }
+    const content = normaliseContent(input.content, row.type);
+    checkMetadata(input.metadata);
+    const seq = await this.deps.db.transaction().execute(async (trx) => {
+      await this.repo.updateContent(messageId, content ?? '', input.metadata, trx);
+      return appendConversationEvent(trx, {
+        conversation_id: row.conversation_id,
+        type: 'message.updated',
+        actor_id: actor.userId,
+        message_id: messageId,
+      });
+    });
+    const message = (await this.repo.viewById(messageId, actor.userId)) as MessageView;
+    this.deps.bus.publish('message.updated', { conversation_id: row.conversation_id, seq, message });
+    return message;
+  }
+
+  /** Soft delete by the author, or by a group admin; deleting a tombstone again changes nothing. */
+  async delete(actor: Actor, messageId: string): Promise<MessageView> {
+    const row = await this.visibleMessage(actor, messageId);
+    if (!row.deleted_at) {
+      if (row.sender_id !== actor.userId) {
+        const { conversation, member } = await this.conversations.requireMembership(
+          actor.userId,
+          row.conversation_id,
+        );
+        if (conversation.type !== 'group' || member.role !== 'admin') {
+          throw new ForbiddenError('Only the author or a group admin can delete this message', 'forbidden');
+        }
+      }
+      const seq = await this.deps.db.transaction().execute(async (trx) => {
+        await this.repo.tombstone(messageId, trx);
+        return appendConversationEvent(trx, {
+          conversation_id: row.conversation_id,
+          type: 'message.deleted',
+          actor_id: actor.userId,
+          message_id: messageId,
+          payload: { message_id: messageId },
+        });
+      });
+      this.deps.bus.publish('message.deleted', {
+        conversation_id: row.conversation_id,
+        seq,
+        message_id: messageId,
+      });
+    }
+    return (await this.repo.viewById(messageId, actor.userId)) as MessageView;
+  }
+
+  /** The message row if the actor currently belongs to its conversation; NotFoundError otherwise. */
+  async visibleMessage(actor: Actor, messageId: string): Promise<MessageRow> {
+    const row = await this.repo.findById(messageId);
+    if (!row) throw new NotFoundError('Message');
+    const member = await this.conversations.repo.currentMembership(row.conversation_id, actor.userId);
+    if (!member) throw new NotFoundError('Message');
+    return row;
+  }
+
+  private async retried(
+    actor: Actor,
+    conversationId: string,
+    original: MessageRow,
+  ): Promise<{ message: MessageView; created: boolean }> {
+    if (original.conversation_id !== conversationId) {
+      throw new ConflictError('client_id was already used for another conversation', 'client_id_conflict', {
+        field: 'client_id',
+      });
+    }
+    const message = (await this.repo.viewById(original.id, actor.userId)) as MessageView;
+    return { message, created: false };
+  }
+}
