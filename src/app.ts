@@ -22,6 +22,7 @@ import { registerModules } from './modules/index.js';
 import { createServices, type Services } from './modules/services.js';
 import { type Cache, MemoryCache, RedisCache } from './platform/cache.js';
 import { connectRedis } from './platform/redis.js';
+import { createRealtime } from './realtime/server.js';
 import { VERSION } from './version.js';
 
 export interface BuildAppOptions {
@@ -191,6 +192,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerHealthRoutes(app, health, VERSION);
   await registerIdentity(app, ctx);
   await registerModules(app, ctx);
+  // After the modules (services exist); drains sockets in preClose and closes before the database.
+  createRealtime(app, ctx);
   await ctx.jobs.start();
 
   return app;

@@ -1,0 +1,219 @@
+// Client events of the /messaging namespace: validated, authorised, acknowledged; the work is done by services.
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { AppError } from '../errors.js';
+import type { Actor } from '../identity/actor.js';
+import type { EventLimiter } from '../platform/socket-rate-limits.js';
+import type { RealtimeMetrics } from './metrics.js';
+import type { PresenceService } from './presence.js';
+import {
+  type Ack,
+  type AckError,
+  type ClientToServerEvents,
+  ConversationRef,
+  PresencePayload,
+  rooms,
+  SendMessagePayload,
+  type ServerToClientEvents,
+  type SocketData,
+  SyncPayload,
+  WatermarkPayload,
+} from './protocol.js';
+import type { RealtimeRepository } from './realtime.repository.js';
+import type { TypingTracker } from './typing.js';
+
+export type MessagingSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  SocketData
+>;
+
+/** The messaging services the socket events call (the same ones REST uses). */
+export interface MessagingServices {
+  messages?: {
+    send(
+      actor: Actor,
+      conversationId: string,
+      input: Omit<SendMessagePayload, 'conversation_id'>,
+    ): Promise<{ message: unknown; created: boolean }>;
+  };
+  receipts?: {
+    markDelivered(actor: Actor, conversationId: string, seq: number): Promise<unknown>;
+    markRead(actor: Actor, conversationId: string, seq: number): Promise<unknown>;
+  };
+  sync?: { sync(actor: Actor, cursors: Record<string, number>, limit?: number): Promise<unknown> };
+}
+
+export interface HandlerDeps {
+  services: MessagingServices;
+  repository: RealtimeRepository;
+  typing: TypingTracker;
+  presence: PresenceService;
+  sendLimiter: EventLimiter;
+  metrics: RealtimeMetrics;
+  logger: Logger;
+  /** Registers work that shutdown must wait for (stored sends). */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+class AckFailure extends Error {
+  constructor(readonly error: AckError) {
+    super(error.message);
+  }
+}
+
+const fail = (code: string, message: string, retryAfter?: number): never => {
+  throw new AckFailure({ code, message, ...(retryAfter ? { retry_after: retryAfter } : {}) });
+};
+
+const SIZE_KEYWORDS = new Set(['maxLength', 'maxItems', 'maxProperties']);
+
+function validator<T extends TSchema>(schema: T) {
+  const compiled = Compile(schema);
+  return (payload: unknown): Static<T> => {
+    if (compiled.Check(payload)) return payload as Static<T>;
+    const first = [...compiled.Errors(payload)][0];
+    if (first && SIZE_KEYWORDS.has(first.keyword))
+      fail('payload_too_large', `${first.instancePath} is too large`);
+    return fail(
+      'validation_error',
+      first ? `${first.instancePath || 'payload'} ${first.message}` : 'invalid payload',
+    );
+  };
+}
+
+const checks = {
+  ref: validator(ConversationRef),
+  send: validator(SendMessagePayload),
+  watermark: validator(WatermarkPayload),
+  sync: validator(SyncPayload),
+  presence: validator(PresencePayload),
+};
+
+export const CLIENT_EVENTS = new Set<string>([
+  'join_conversation',
+  'leave_conversation',
+  'send_message',
+  'typing_start',
+  'typing_stop',
+  'message_delivered',
+  'message_read',
+  'sync',
+  'presence',
+]);
+
+function toAckError(err: unknown, logger: Logger): AckError {
+  if (err instanceof AckFailure) return err.error;
+  if (err instanceof AppError) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.retryAfter ? { retry_after: err.retryAfter } : {}),
+    };
+  }
+  logger.error({ err }, 'socket event failed');
+  return { code: 'internal_error', message: 'Something went wrong' };
+}
+
+export function registerMessagingHandlers(socket: MessagingSocket, deps: HandlerDeps): void {
+  const { userId } = socket.data;
+  const actor: Actor = { userId, role: socket.data.role, sessionId: socket.data.sessionId };
+  const { services, typing, logger } = deps;
+
+  const handle = (event: string, run: (payload: unknown) => Promise<unknown> | unknown) => {
+    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(event, async (...args) => {
+      const last = args.at(-1);
+      const ack = typeof last === 'function' ? (last as (r: Ack) => void) : () => {};
+      const payload = typeof args[0] === 'function' ? undefined : args[0];
+      try {
+        const data = await run(payload);
+        ack({ ok: true, data: data ?? null });
+      } catch (err) {
+        const error = toAckError(err, logger);
+        deps.metrics.socketErrors.inc({ code: error.code });
+        ack({ ok: false, error });
+      }
+    });
+  };
+
+  const requireRoom = (conversationId: string) => {
+    // Room membership follows memberships on every instance, so this needs no query.
+    if (!socket.rooms.has(rooms.conversation(conversationId))) fail('not_found', 'Conversation not found');
+  };
+
+  handle('join_conversation', async (raw) => {
+    const { conversation_id } = checks.ref(raw);
+    if (!(await deps.repository.isMember(userId, conversation_id)))
+      fail('not_found', 'Conversation not found');
+    await socket.join([rooms.conversation(conversation_id), rooms.view(conversation_id)]);
+    return { conversation_id };
+  });
+
+  handle('leave_conversation', async (raw) => {
+    const { conversation_id } = checks.ref(raw);
+    await socket.leave(rooms.view(conversation_id));
+    return { conversation_id };
+  });
+
+  handle('typing_start', (raw) => {
+    const { conversation_id } = checks.ref(raw);
+    requireRoom(conversation_id);
+    const sent = typing.start(userId, conversation_id);
+    return { conversation_id, throttled: !sent };
+  });
+
+  handle('typing_stop', (raw) => {
+    const { conversation_id } = checks.ref(raw);
+    requireRoom(conversation_id);
+    typing.stop(userId, conversation_id);
+    return { conversation_id };
+  });
+
+  handle('send_message', async (raw) => {
+    const { conversation_id, ...input } = checks.send(raw);
+    const wait = await deps.sendLimiter.consume(userId);
+    if (wait > 0) fail('rate_limited', 'Too many messages; slow down', wait);
+    const send = services.messages?.send ?? fail('unavailable', 'Messaging is not available');
+    const result = await deps.track(send.call(services.messages, actor, conversation_id, input));
+    typing.stop(userId, conversation_id);
+    return result;
+  });
+
+  handle('message_delivered', async (raw) => {
+    const { conversation_id, seq } = checks.watermark(raw);
+    const receipts = services.receipts ?? fail('unavailable', 'Receipts are not available');
+    return deps.track(receipts.markDelivered(actor, conversation_id, seq));
+  });
+
+  handle('message_read', async (raw) => {
+    const { conversation_id, seq } = checks.watermark(raw);
+    const receipts = services.receipts ?? fail('unavailable', 'Receipts are not available');
+    return deps.track(receipts.markRead(actor, conversation_id, seq));
+  });
+
+  handle('sync', async (raw) => {
+    const { cursors, limit } = checks.sync(raw);
+    const sync = services.sync ?? fail('unavailable', 'Sync is not available');
+    return sync.sync(actor, cursors, limit);
+  });
+
+  handle('presence', async (raw) => {
+    const { user_ids } = checks.presence(raw);
+    return deps.presence.query(userId, user_ids);
+  });
+
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (CLIENT_EVENTS.has(event)) return;
+    deps.metrics.socketErrors.inc({ code: 'unknown_event' });
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      (last as (r: Ack) => void)({
+        ok: false,
+        error: { code: 'unknown_event', message: `Unknown event: ${event.slice(0, 64)}` },
+      });
+    }
+  });
+}

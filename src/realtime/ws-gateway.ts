@@ -1,0 +1,271 @@
+// /ws: a plain WebSocket gateway (JSON envelope) that carries the same server events as Socket.IO.
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Authenticator } from '../identity/actor.js';
+import type { Io, RoomTransport } from './fanout.js';
+import { authenticateToken, HandshakeError } from './handshake.js';
+import type { PresenceService } from './presence.js';
+import { rooms } from './protocol.js';
+import type { RealtimeRepository } from './realtime.repository.js';
+
+export interface WsGatewayDeps {
+  authenticator: () => Authenticator;
+  repository: RealtimeRepository;
+  presence: PresenceService;
+  logger: Logger;
+  tokenInUrl: boolean;
+  maxPayloadBytes: number;
+  heartbeatMs: number;
+  /** Several instances share a Redis adapter: forward fan-out to the others' /ws clients. */
+  multiInstance: boolean;
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+interface WsClient {
+  id: string;
+  ws: WebSocket;
+  userId: string;
+  rooms: Set<string>;
+  alive: boolean;
+  online: Promise<void>;
+}
+
+type RemoteOp =
+  | { op: 'emit'; to: string[]; event: string; payload: unknown; except: string[] }
+  | { op: 'join' | 'leave'; from: string[]; to: string[] }
+  | { op: 'disconnect'; from: string[]; code: string };
+
+const REMOTE_EVENT = 'tma:ws';
+const AUTH_TIMEOUT_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+let counter = 0;
+
+export class WsGateway implements RoomTransport {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<WsClient>();
+  private readonly byRoom = new Map<string, Set<WsClient>>();
+  private readonly pinger: NodeJS.Timeout;
+  private readonly remote: boolean;
+  private closing = false;
+
+  constructor(
+    server: HttpServer,
+    private readonly io: Io,
+    private readonly deps: WsGatewayDeps,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname === '/ws') this.upgrade(req, socket, head, url);
+      else if (!url.pathname.startsWith('/socket.io/')) socket.destroy();
+    });
+    // Another instance's fan-out for the /ws clients connected here.
+    this.remote = deps.multiInstance;
+    (io.of('/messaging').on as (ev: string, fn: (op: RemoteOp) => void) => void)(REMOTE_EVENT, (op) =>
+      this.apply(op),
+    );
+    this.pinger = setInterval(() => {
+      for (const client of this.clients) {
+        if (!client.alive) client.ws.terminate();
+        client.alive = false;
+        client.ws.ping();
+      }
+    }, deps.heartbeatMs);
+    this.pinger.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  connections(): Array<{ userId: string; connectionId: string }> {
+    return [...this.clients].map((c) => ({ userId: c.userId, connectionId: c.id }));
+  }
+
+  emit(to: readonly string[], event: string, payload: unknown, except: readonly string[]): void {
+    this.share({ op: 'emit', to: [...to], event, payload, except: [...except] });
+  }
+  join(from: readonly string[], to: readonly string[]): void {
+    this.share({ op: 'join', from: [...from], to: [...to] });
+  }
+  leave(from: readonly string[], to: readonly string[]): void {
+    this.share({ op: 'leave', from: [...from], to: [...to] });
+  }
+  disconnect(from: readonly string[], code: string): void {
+    this.share({ op: 'disconnect', from: [...from], code });
+  }
+
+  /** Shutdown: tell clients to reconnect (close code 1012, service restart). */
+  drain(): void {
+    this.closing = true;
+    const notice = JSON.stringify({ type: 'server_shutdown', data: { reconnect: true } });
+    for (const client of this.clients) {
+      client.ws.send(notice);
+      client.ws.close(1012, 'server restarting');
+    }
+  }
+
+  close(): void {
+    clearInterval(this.pinger);
+    for (const client of this.clients) client.ws.terminate();
+    this.wss.close();
+  }
+
+  private share(op: RemoteOp): void {
+    this.apply(op);
+    if (this.remote) this.io.of('/messaging').serverSideEmit(REMOTE_EVENT as never, op as never);
+  }
+
+  private inRooms(names: readonly string[]): Set<WsClient> {
+    const found = new Set<WsClient>();
+    for (const name of names) for (const c of this.byRoom.get(name) ?? []) found.add(c);
+    return found;
+  }
+
+  private apply(op: RemoteOp): void {
+    if (this.clients.size === 0) return;
+    if (op.op === 'emit') {
+      const targets = this.inRooms(op.to);
+      for (const c of this.inRooms(op.except)) targets.delete(c);
+      if (targets.size === 0) return;
+      const frame = JSON.stringify({ type: op.event, data: op.payload });
+      for (const c of targets) c.ws.send(frame);
+    } else if (op.op === 'disconnect') {
+      const frame = JSON.stringify({ type: 'session_ended', data: { code: op.code } });
+      for (const c of this.inRooms(op.from)) {
+        c.ws.send(frame);
+        c.ws.close(4401, op.code);
+      }
+    } else {
+      for (const c of this.inRooms(op.from)) {
+        for (const room of op.to) (op.op === 'join' ? this.add : this.remove).call(this, c, room);
+      }
+    }
+  }
+
+  private add(client: WsClient, room: string): void {
+    client.rooms.add(room);
+    let set = this.byRoom.get(room);
+    if (!set) {
+      set = new Set();
+      this.byRoom.set(room, set);
+    }
+    set.add(client);
+  }
+
+  private remove(client: WsClient, room: string): void {
+    client.rooms.delete(room);
+    const set = this.byRoom.get(room);
+    set?.delete(client);
+    if (set?.size === 0) this.byRoom.delete(room);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    if (this.closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const header = req.headers.authorization;
+      const fromHeader =
+        typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1] : undefined;
+      const fromUrl = this.deps.tokenInUrl ? (url.searchParams.get('token') ?? undefined) : undefined;
+      const token = fromHeader ?? fromUrl;
+      if (token) {
+        void this.authenticate(ws, token);
+        return;
+      }
+      // Otherwise the first message must be {"type": "auth", "token": "..."}.
+      const timer = setTimeout(
+        () => this.refuse(ws, 'unauthenticated', 'Send an auth message first'),
+        AUTH_TIMEOUT_MS,
+      );
+      ws.once('message', (raw) => {
+        clearTimeout(timer);
+        const msg = parse(raw.toString());
+        if (msg?.type !== 'auth' || typeof msg.token !== 'string') {
+          this.refuse(ws, 'unauthenticated', 'Send an auth message first');
+          return;
+        }
+        void this.authenticate(ws, msg.token);
+      });
+    });
+  }
+
+  private refuse(ws: WebSocket, code: string, message: string): void {
+    ws.send(JSON.stringify({ type: 'error', error: { code, message } }));
+    ws.close(4401, code);
+  }
+
+  private async authenticate(ws: WebSocket, token: string): Promise<void> {
+    try {
+      const actor = await authenticateToken(this.deps.authenticator(), token);
+      const conversations = await this.deps.repository.membershipIds(actor.userId);
+      if (ws.readyState !== ws.OPEN) return;
+      const id = `ws-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+      const online = this.deps.track(this.deps.presence.connected(actor.userId, id));
+      const client: WsClient = { id, ws, userId: actor.userId, rooms: new Set(), alive: true, online };
+      this.clients.add(client);
+      const own = [rooms.user(actor.userId), ...(actor.sessionId ? [rooms.session(actor.sessionId)] : [])];
+      for (const room of [...own, ...conversations.map(rooms.conversation)]) this.add(client, room);
+      ws.on('pong', () => {
+        client.alive = true;
+      });
+      ws.on('message', (raw) => void this.onMessage(client, raw.toString()));
+      ws.on('close', () => {
+        this.clients.delete(client);
+        for (const room of [...client.rooms]) this.remove(client, room);
+        void this.deps.track(online.then(() => this.deps.presence.disconnected(client.userId, id)));
+      });
+      ws.send(JSON.stringify({ type: 'ready', data: { user_id: actor.userId } }));
+    } catch (err) {
+      if (err instanceof HandshakeError) this.refuse(ws, err.data.code, err.message);
+      else {
+        this.deps.logger.error({ err }, '/ws authentication failed');
+        this.refuse(ws, 'internal_error', 'Could not connect');
+      }
+    }
+  }
+
+  private async onMessage(client: WsClient, raw: string): Promise<void> {
+    const msg = parse(raw);
+    const id = typeof msg?.id === 'string' || typeof msg?.id === 'number' ? msg.id : null;
+    const reply = (body: Record<string, unknown>) =>
+      client.ws.send(JSON.stringify({ type: 'ack', id, ...body }));
+    const error = (code: string, message: string) => reply({ ok: false, error: { code, message } });
+    if (!msg || typeof msg.type !== 'string')
+      return error('validation_error', 'Messages are JSON objects with a type');
+    if (msg.type === 'ping') return void client.ws.send(JSON.stringify({ type: 'pong', id }));
+    if (msg.type !== 'join_conversation' && msg.type !== 'leave_conversation') {
+      return error('unknown_event', `Unknown event: ${msg.type.slice(0, 64)}`);
+    }
+    const data = msg.data as { conversation_id?: unknown } | undefined;
+    const conversationId = data?.conversation_id;
+    if (typeof conversationId !== 'string' || !UUID.test(conversationId)) {
+      return error('validation_error', 'data.conversation_id must be a UUID');
+    }
+    if (msg.type === 'leave_conversation') {
+      this.remove(client, rooms.view(conversationId));
+      return reply({ ok: true, data: { conversation_id: conversationId } });
+    }
+    if (!(await this.deps.repository.isMember(client.userId, conversationId))) {
+      return error('not_found', 'Conversation not found');
+    }
+    this.add(client, rooms.conversation(conversationId));
+    this.add(client, rooms.view(conversationId));
+    reply({ ok: true, data: { conversation_id: conversationId } });
+  }
+}
+
+function parse(raw: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
