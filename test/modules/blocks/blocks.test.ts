@@ -66,8 +66,14 @@ describe('PUT /blocks/{user_id}', () => {
     expect((await block(alice, bob.user.id)).statusCode).toBe(200);
     expect((await block(alice, carol.user.id)).statusCode).toBe(200);
     expect(await app.tma.services.friendsRepository.areFriends(alice.user.id, bob.user.id)).toBe(false);
-    expect(await app.tma.services.friendsRepository.findBetween(alice.user.id, carol.user.id)).toBeUndefined();
-    const requests = await app.inject({ method: 'GET', url: '/api/v1/friends/requests', headers: alice.headers });
+    expect(
+      await app.tma.services.friendsRepository.findBetween(alice.user.id, carol.user.id),
+    ).toBeUndefined();
+    const requests = await app.inject({
+      method: 'GET',
+      url: '/api/v1/friends/requests',
+      headers: alice.headers,
+    });
     expect(requests.json().data).toEqual([]);
   });
 
@@ -108,27 +114,45 @@ describe('DELETE /blocks/{user_id}', () => {
     const bob = await createUser(app);
     await block(alice, bob.user.id);
     for (let i = 0; i < 2; i++) {
-      const res = await app.inject({ method: 'DELETE', url: `/api/v1/blocks/${bob.user.id}`, headers: alice.headers });
+      const res = await app.inject({
+        method: 'DELETE',
+        url: `/api/v1/blocks/${bob.user.id}`,
+        headers: alice.headers,
+      });
       expect(res.statusCode).toBe(200);
       expect(res.json().data).toEqual({ user_id: bob.user.id, blocked: false });
     }
-    expect(await app.tma.services.blocksRepository.isBlockedEitherWay(alice.user.id, bob.user.id)).toBe(false);
+    expect(await app.tma.services.blocksRepository.isBlockedEitherWay(alice.user.id, bob.user.id)).toBe(
+      false,
+    );
   });
 
   it('does not let the blocked user lift the block', async () => {
     const alice = await createUser(app);
     const bob = await createUser(app);
     await block(alice, bob.user.id);
-    const res = await app.inject({ method: 'DELETE', url: `/api/v1/blocks/${alice.user.id}`, headers: bob.headers });
+    const res = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/blocks/${alice.user.id}`,
+      headers: bob.headers,
+    });
     expect(res.statusCode).toBe(200);
     expect(await app.tma.services.blocksRepository.hasBlocked(alice.user.id, bob.user.id)).toBe(true);
   });
 
   it('answers 404 for an unknown user, 422 for yourself and 400 for a malformed id', async () => {
     const alice = await createUser(app);
-    const unknown = await app.inject({ method: 'DELETE', url: `/api/v1/blocks/${UNKNOWN_ID}`, headers: alice.headers });
+    const unknown = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/blocks/${UNKNOWN_ID}`,
+      headers: alice.headers,
+    });
     expect(unknown.statusCode).toBe(404);
-    const self = await app.inject({ method: 'DELETE', url: `/api/v1/blocks/${alice.user.id}`, headers: alice.headers });
+    const self = await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/blocks/${alice.user.id}`,
+      headers: alice.headers,
+    });
     expect(self.statusCode).toBe(422);
     const bad = await app.inject({ method: 'DELETE', url: '/api/v1/blocks/123', headers: alice.headers });
     expect(bad.statusCode).toBe(400);
@@ -168,7 +192,14 @@ describe('GET /blocks', () => {
 
   it('answers 400 for a bad cursor, a limit out of range or an unknown parameter', async () => {
     const alice = await createUser(app);
-    for (const query of ['cursor=garbage', 'limit=0', 'limit=101', 'limit=abc', 'foo=1', `cursor=${'a'.repeat(600)}`]) {
+    for (const query of [
+      'cursor=garbage',
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'foo=1',
+      `cursor=${'a'.repeat(600)}`,
+    ]) {
       const res = await app.inject({ method: 'GET', url: `/api/v1/blocks?${query}`, headers: alice.headers });
       expect(res.statusCode, query).toBe(400);
       expect(res.json().error.code).toBe('validation_error');
