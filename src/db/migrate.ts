@@ -1,11 +1,12 @@
 // CLI: npm run migrate -- up | down | status | to <name>
+import { NO_MIGRATIONS } from 'kysely';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
 import { createMigrator, migrationStatus, unwrap } from './migrator.js';
 
-const USAGE = 'usage: npm run migrate -- up | down | status | to <name>';
+const USAGE = 'usage: npm run migrate -- up | down | status | to <name | none>';
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'up', target] = argv;
@@ -38,9 +39,11 @@ async function main(argv: string[]): Promise<number> {
         ? await migrator.migrateToLatest()
         : command === 'down'
           ? await migrator.migrateDown()
-          : await migrator.migrateTo(target as string);
+          : await migrator.migrateTo(
+              target === 'none' || target === '0' ? NO_MIGRATIONS : (target as string),
+            );
     const ran = unwrap(result);
-    const verb = command === 'down' ? 'reverted' : 'applied';
+    const verb = result.results?.[0]?.direction === 'Down' ? 'reverted' : 'applied';
     for (const name of ran) console.log(`${verb} ${name}`);
     console.log(ran.length === 0 ? 'nothing to do' : `${ran.length} migration(s) ${verb} on ${where}`);
     return 0;

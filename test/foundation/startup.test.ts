@@ -48,7 +48,7 @@ describe('npm start on the embedded default (PGlite)', () => {
     } finally {
       await again.stop();
     }
-  });
+  }, 180_000);
 
   it('exits 1 with one message per configuration problem, naming each variable', async () => {
     const result = await runScript('src/main.ts', [], {
@@ -61,7 +61,7 @@ describe('npm start on the embedded default (PGlite)', () => {
     expect(result.stderr).toContain('DATABASE_URL: must be a URL starting with postgres: or postgresql:');
     expect(result.stderr).toContain('JWT_SECRET: must be at least 32 characters');
     expect(result.stderr).toContain('TMS_API_URL: required when AUTH_MODE=tms');
-  });
+  }, 180_000);
 });
 
 describe('migrations CLI on PGlite', () => {
@@ -81,10 +81,14 @@ describe('migrations CLI on PGlite', () => {
     const upAgain = await runScript('src/db/migrate.ts', ['up'], env);
     expect(upAgain.code).toBe(0);
     expect(upAgain.stdout).toContain('applied 0001_initial');
+    const none = await runScript('src/db/migrate.ts', ['to', 'none'], env);
+    expect(none.stdout).toContain('reverted 0001_initial');
+    const named = await runScript('src/db/migrate.ts', ['to', '0001_initial'], env);
+    expect(named.stdout).toContain('applied 0001_initial');
     const bad = await runScript('src/db/migrate.ts', ['sideways'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('usage');
-  });
+  }, 180_000);
 });
 
 const base = process.env.TEST_DATABASE_URL;
@@ -132,4 +136,4 @@ if (base)
       const up = await runScript('src/db/migrate.ts', ['up'], env);
       expect(up.stdout).toContain('applied 0001_initial');
     });
-  });
+  }, 180_000);
