@@ -2,7 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { blocksRoutes } from './blocks/blocks.routes.js';
+import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { friendsRoutes } from './friends/friends.routes.js';
+import { messagesRoutes } from './messages/messages.routes.js';
+import { syncRoutes } from './sync/sync.routes.js';
 import { usersRoutes } from './users/users.routes.js';
 
 export async function registerModules(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -12,6 +15,9 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => usersRoutes(scope, ctx));
       await api.register(async (scope) => friendsRoutes(scope, ctx));
       await api.register(async (scope) => blocksRoutes(scope, ctx));
+      await api.register(async (scope) => conversationsRoutes(scope, ctx));
+      await api.register(async (scope) => messagesRoutes(scope, ctx));
+      await api.register(async (scope) => syncRoutes(scope, ctx));
     },
     { prefix: '/api/v1' },
   );

@@ -1,0 +1,118 @@
+// Catch-up endpoints: GET /conversations/{id}/events and POST /sync; also starts the event-retention pruning timer.
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import type { AppContext } from '../../context.js';
+import {
+  decodeCursor,
+  Envelope,
+  encodeCursor,
+  errors,
+  LimitQuery,
+  ListEnvelope,
+  ok,
+  page,
+} from '../../http/envelope.js';
+import { actorOf } from '../../identity/actor.js';
+
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+const EventSchema = Type.Object(
+  {
+    conversation_id: Type.String({ format: 'uuid' }),
+    seq: Type.Integer(),
+    type: Type.String(),
+    actor_id: Type.Union([Type.String(), Type.Null()]),
+    message_id: Type.Union([Type.String(), Type.Null()]),
+    payload: Type.Record(Type.String(), Type.Unknown()),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'ConversationEvent' },
+);
+
+const EventsQuery = Type.Object(
+  {
+    after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(LimitQuery),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+const SyncBody = Type.Object(
+  {
+    cursors: Type.Record(Type.String({ format: 'uuid' }), Type.Integer({ minimum: 0 }), {
+      maxProperties: 100,
+    }),
+    limit: Type.Optional(LimitQuery),
+  },
+  { additionalProperties: false },
+);
+
+const SyncEntrySchema = Type.Object({
+  conversation_id: Type.String(),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('not_found'), Type.Literal('cursor_expired')]),
+  last_seq: Type.Integer(),
+  events: Type.Array(EventSchema),
+  has_more: Type.Boolean(),
+});
+
+const SyncResultSchema = Type.Object({
+  conversations: Type.Array(SyncEntrySchema),
+  memberships: Type.Array(Type.Object({ conversation_id: Type.String(), last_seq: Type.Integer() })),
+});
+
+const isAfterCursor = (v: unknown): v is { after_seq: number } =>
+  typeof v === 'object' && v !== null && Number.isSafeInteger((v as { after_seq?: unknown }).after_seq);
+
+export async function syncRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const service = ctx.services.sync;
+
+  const timer = setInterval(() => {
+    service.prune().then(
+      (n) => n > 0 && ctx.logger.info({ pruned: n }, 'conversation events pruned'),
+      (err: unknown) => ctx.logger.warn({ err }, 'conversation event pruning failed'),
+    );
+  }, PRUNE_INTERVAL_MS);
+  timer.unref();
+  ctx.onClose(() => clearInterval(timer));
+
+  app.get<{ Params: { id: string }; Querystring: Static<typeof EventsQuery> }>(
+    '/conversations/:id/events',
+    {
+      schema: {
+        tags: ['sync'],
+        summary:
+          'Every change after a seq, ascending; 410 cursor_expired when those events are no longer kept',
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        querystring: EventsQuery,
+        response: { 200: ListEnvelope(EventSchema), ...errors(400, 401, 404, 410) },
+      },
+    },
+    async (request) => {
+      const cursor = decodeCursor(request.query.cursor, isAfterCursor);
+      const afterSeq = cursor?.after_seq ?? request.query.after_seq ?? 0;
+      const result = await service.eventsAfter(
+        actorOf(request),
+        request.params.id,
+        afterSeq,
+        request.query.limit ?? 50,
+      );
+      const last = result.events.at(-1);
+      return page(result.events, result.has_more && last ? encodeCursor({ after_seq: last.seq }) : null);
+    },
+  );
+
+  app.post<{ Body: Static<typeof SyncBody> }>(
+    '/sync',
+    {
+      schema: {
+        tags: ['sync'],
+        summary:
+          'Batch catch-up: {cursors: {conversation_id: seq}}; each entry says ok, not_found or cursor_expired',
+        body: SyncBody,
+        response: { 200: Envelope(SyncResultSchema), ...errors(400, 401) },
+      },
+    },
+    async (request) => ok(await service.sync(actorOf(request), request.body.cursors, request.body.limit)),
+  );
+}
