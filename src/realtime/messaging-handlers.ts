@@ -5,6 +5,7 @@ import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { AppError } from '../errors.js';
 import type { Actor } from '../identity/actor.js';
+import type { Services } from '../modules/services.js';
 import type { EventLimiter } from '../platform/socket-rate-limits.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { PresenceService } from './presence.js';
@@ -32,20 +33,7 @@ export type MessagingSocket = Socket<
 >;
 
 /** The messaging services the socket events call (the same ones REST uses). */
-export interface MessagingServices {
-  messages?: {
-    send(
-      actor: Actor,
-      conversationId: string,
-      input: Omit<SendMessagePayload, 'conversation_id'>,
-    ): Promise<{ message: unknown; created: boolean }>;
-  };
-  receipts?: {
-    markDelivered(actor: Actor, conversationId: string, seq: number): Promise<unknown>;
-    markRead(actor: Actor, conversationId: string, seq: number): Promise<unknown>;
-  };
-  sync?: { sync(actor: Actor, cursors: Record<string, number>, limit?: number): Promise<unknown> };
-}
+export type MessagingServices = Pick<Services, 'messages' | 'receipts' | 'sync'>;
 
 export interface HandlerDeps {
   services: MessagingServices;
@@ -176,28 +164,27 @@ export function registerMessagingHandlers(socket: MessagingSocket, deps: Handler
     const { conversation_id, ...input } = checks.send(raw);
     const wait = await deps.sendLimiter.consume(userId);
     if (wait > 0) fail('rate_limited', 'Too many messages; slow down', wait);
-    const send = services.messages?.send ?? fail('unavailable', 'Messaging is not available');
-    const result = await deps.track(send.call(services.messages, actor, conversation_id, input));
+    const { reply_to_id, ...rest } = input;
+    const result = await deps.track(
+      services.messages.send(actor, conversation_id, { ...rest, ...(reply_to_id ? { reply_to_id } : {}) }),
+    );
     typing.stop(userId, conversation_id);
     return result;
   });
 
   handle('message_delivered', async (raw) => {
     const { conversation_id, seq } = checks.watermark(raw);
-    const receipts = services.receipts ?? fail('unavailable', 'Receipts are not available');
-    return deps.track(receipts.markDelivered(actor, conversation_id, seq));
+    return deps.track(services.receipts.markDelivered(actor, conversation_id, seq));
   });
 
   handle('message_read', async (raw) => {
     const { conversation_id, seq } = checks.watermark(raw);
-    const receipts = services.receipts ?? fail('unavailable', 'Receipts are not available');
-    return deps.track(receipts.markRead(actor, conversation_id, seq));
+    return deps.track(services.receipts.markRead(actor, conversation_id, seq));
   });
 
   handle('sync', async (raw) => {
     const { cursors, limit } = checks.sync(raw);
-    const sync = services.sync ?? fail('unavailable', 'Sync is not available');
-    return sync.sync(actor, cursors, limit);
+    return services.sync.sync(actor, cursors, limit);
   });
 
   handle('presence', async (raw) => {

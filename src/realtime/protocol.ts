@@ -24,7 +24,9 @@ export const SendMessagePayload = Type.Object(
     ),
     client_id: Type.Optional(Uuid),
     reply_to_id: Type.Optional(Type.Union([Uuid, Type.Null()])),
-    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 32 }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -38,8 +40,8 @@ export type WatermarkPayload = Static<typeof WatermarkPayload>;
 
 export const SyncPayload = Type.Object(
   {
-    cursors: Type.Record(Type.String({ format: 'uuid' }), Seq, { maxProperties: 1000 }),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    cursors: Type.Record(Type.String({ format: 'uuid' }), Seq, { maxProperties: 100 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   },
   { additionalProperties: false },
 );

@@ -140,7 +140,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
       memberships.delete(socket);
       void socket.join([...own, ...conversations]);
       registerMessagingHandlers(socket as MessagingSocket, {
-        services: ctx.services as unknown as MessagingServices,
+        services: ctx.services,
         repository,
         typing,
         presence,

@@ -1,0 +1,173 @@
+// Live delivery: REST and socket sends reach every member's sockets with their seq; membership moves; limits.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageView } from '../../src/events/domain-events.js';
+import { buildTestApp } from '../helpers/app.js';
+import { createUser, type TestUser } from '../helpers/factories.js';
+import {
+  closeAllSockets,
+  collect,
+  connectSocket,
+  emitWithAck,
+  nextEvent,
+  noEvent,
+} from '../helpers/sockets.js';
+import { addMembers, createGroup, deleteRest, editRest, removeMember, sendRest } from './fixtures.js';
+
+let app: FastifyInstance;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+
+beforeAll(async () => {
+  app = await buildTestApp();
+  [alice, bob, carol] = await Promise.all([createUser(app), createUser(app), createUser(app)]);
+});
+afterEach(() => closeAllSockets());
+afterAll(async () => {
+  await app.close();
+});
+
+describe('message delivery', () => {
+  it('delivers a REST message to every member device with its seq, and nothing to non-members', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const [a, b1, b2, c] = await Promise.all([
+      connectSocket(app, alice.token),
+      connectSocket(app, bob.token),
+      connectSocket(app, bob.token),
+      connectSocket(app, carol.token),
+    ]);
+    const arrivals = Promise.all([a, b1, b2].map((s) => nextEvent<MessageView>(s, 'new_message')));
+    const silent = noEvent(c, 'new_message', 500);
+    const sent = await sendRest(app, alice, conversationId, 'hello team');
+    for (const got of await arrivals) {
+      expect(got).toMatchObject({
+        id: sent.id,
+        conversation_id: conversationId,
+        seq: sent.seq,
+        content: 'hello team',
+      });
+    }
+    expect(await silent).toBe(true);
+  });
+
+  it('stores and delivers a socket send_message, idempotent by client_id', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const a = await connectSocket(app, alice.token);
+    const b = await connectSocket(app, bob.token);
+    const received = collect<MessageView>(b, 'new_message');
+    const clientId = randomUUID();
+    const first = await emitWithAck<{ message: MessageView; created: boolean }>(a, 'send_message', {
+      conversation_id: conversationId,
+      content: 'over the socket',
+      client_id: clientId,
+    });
+    expect(first.ok).toBe(true);
+    expect(first.data?.created).toBe(true);
+    const retry = await emitWithAck<{ message: MessageView; created: boolean }>(a, 'send_message', {
+      conversation_id: conversationId,
+      content: 'over the socket',
+      client_id: clientId,
+    });
+    expect(retry.data).toMatchObject({ created: false, message: { id: first.data?.message.id } });
+    await expect.poll(() => received.length).toBe(1);
+    expect(await noEvent(b, 'new_message', 300)).toBe(true);
+    expect(received[0]).toMatchObject({ id: first.data?.message.id, seq: first.data?.message.seq });
+  });
+
+  it('refuses send_message to a conversation the user is not in with not_found', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const c = await connectSocket(app, carol.token);
+    const ack = await emitWithAck(c, 'send_message', {
+      conversation_id: conversationId,
+      content: 'let me in',
+    });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+
+  it('answers malformed and oversized send_message payloads with their codes', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const a = await connectSocket(app, alice.token);
+    const bad = await emitWithAck(a, 'send_message', { conversation_id: conversationId, content: 42 });
+    expect(bad.error?.code).toBe('validation_error');
+    const big = await emitWithAck(a, 'send_message', {
+      conversation_id: conversationId,
+      content: 'x'.repeat(20_000),
+    });
+    expect(big.error?.code).toBe('payload_too_large');
+    expect(a.connected).toBe(true);
+  });
+
+  it('carries edits and deletes with their seq', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const b = await connectSocket(app, bob.token);
+    const sent = await sendRest(app, alice, conversationId, 'draft');
+    const updated = nextEvent<MessageView & { event_seq: number }>(b, 'message_updated');
+    await editRest(app, alice, sent.id, 'final');
+    expect(await updated).toMatchObject({
+      id: sent.id,
+      content: 'final',
+      seq: sent.seq,
+      event_seq: sent.seq + 1,
+    });
+    const deleted = nextEvent(b, 'message_deleted');
+    await deleteRest(app, alice, sent.id);
+    expect(await deleted).toEqual({
+      conversation_id: conversationId,
+      seq: sent.seq + 2,
+      message_id: sent.id,
+    });
+  });
+});
+
+describe('membership moves', () => {
+  it('an added member gets the next message without reconnecting', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const c = await connectSocket(app, carol.token);
+    const added = nextEvent(c, 'member_added');
+    await addMembers(app, alice, conversationId, [carol]);
+    expect(await added).toMatchObject({ conversation_id: conversationId, user_ids: [carol.user.id] });
+    const message = nextEvent<MessageView>(c, 'new_message');
+    const sent = await sendRest(app, alice, conversationId, 'welcome carol');
+    expect((await message).id).toBe(sent.id);
+  });
+
+  it('a removed member hears of it and then receives nothing', async () => {
+    const conversationId = await createGroup(app, alice, [bob, carol]);
+    const c = await connectSocket(app, carol.token);
+    const removed = nextEvent(c, 'member_removed');
+    await removeMember(app, alice, conversationId, carol);
+    expect(await removed).toMatchObject({ conversation_id: conversationId, user_id: carol.user.id });
+    const silent = noEvent(c, 'new_message', 400);
+    await sendRest(app, alice, conversationId, 'carol is gone');
+    expect(await silent).toBe(true);
+  });
+
+  it('a new conversation reaches its members at once', async () => {
+    const b = await connectSocket(app, bob.token);
+    const created = nextEvent<{ conversation_id: string }>(b, 'conversation_created');
+    const conversationId = await createGroup(app, alice, [bob]);
+    expect((await created).conversation_id).toBe(conversationId);
+    const message = nextEvent<MessageView>(b, 'new_message');
+    await sendRest(app, alice, conversationId, 'first');
+    expect((await message).conversation_id).toBe(conversationId);
+  });
+});
+
+describe('send_message rate limit', () => {
+  it('refuses the 11th message within a second with rate_limited', async () => {
+    const dave = await createUser(app);
+    const conversationId = await createGroup(app, dave, [bob]);
+    const [s1, s2] = await Promise.all([connectSocket(app, dave.token), connectSocket(app, dave.token)]);
+    const acks = await Promise.all(
+      Array.from({ length: 11 }, (_, i) =>
+        emitWithAck(i % 2 ? s1 : s2, 'send_message', { conversation_id: conversationId, content: `m${i}` }),
+      ),
+    );
+    const refused = acks.filter((a) => !a.ok);
+    expect(acks.filter((a) => a.ok)).toHaveLength(10);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.error).toMatchObject({ code: 'rate_limited', retry_after: 1 });
+  });
+});

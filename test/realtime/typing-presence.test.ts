@@ -1,0 +1,199 @@
+// Typing (viewers only, throttled, expiring), presence (devices, privacy, query) and read receipts over sockets.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp } from '../helpers/app.js';
+import { createUser, type TestUser } from '../helpers/factories.js';
+import { closeAllSockets, connectSocket, emitWithAck, nextEvent, noEvent } from '../helpers/sockets.js';
+import { createGroup, sendRest } from './fixtures.js';
+
+let app: FastifyInstance;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+let conversationId: string;
+
+beforeAll(async () => {
+  app = await buildTestApp({ TYPING_EXPIRE_MS: '700', TYPING_THROTTLE_MS: '2000' });
+  [alice, bob, carol] = await Promise.all([createUser(app), createUser(app), createUser(app)]);
+  conversationId = await createGroup(app, alice, [bob, carol]);
+});
+afterEach(() => closeAllSockets());
+afterAll(async () => {
+  await app.close();
+});
+
+type Typing = { conversation_id: string; user_id: string; typing: boolean };
+
+describe('typing', () => {
+  it('reaches viewers only, is throttled, and stops by itself', async () => {
+    const a = await connectSocket(app, alice.token);
+    const viewer = await connectSocket(app, bob.token);
+    const notViewing = await connectSocket(app, carol.token);
+    expect((await emitWithAck(viewer, 'join_conversation', { conversation_id: conversationId })).ok).toBe(
+      true,
+    );
+
+    const started = nextEvent<Typing>(viewer, 'user_typing');
+    const silent = noEvent(notViewing, 'user_typing', 400);
+    expect(await emitWithAck(a, 'typing_start', { conversation_id: conversationId })).toMatchObject({
+      ok: true,
+      data: { throttled: false },
+    });
+    expect(await started).toEqual({ conversation_id: conversationId, user_id: alice.user.id, typing: true });
+    expect(await silent).toBe(true);
+
+    const again = await emitWithAck(a, 'typing_start', { conversation_id: conversationId });
+    expect(again).toMatchObject({ ok: true, data: { throttled: true } });
+
+    const stopped = await nextEvent<Typing>(viewer, 'user_typing', (t) => !t.typing, 3000);
+    expect(stopped.user_id).toBe(alice.user.id);
+  });
+
+  it('typing_stop ends it at once; leave_conversation stops delivery', async () => {
+    const a = await connectSocket(app, alice.token);
+    const viewer = await connectSocket(app, bob.token);
+    await emitWithAck(viewer, 'join_conversation', { conversation_id: conversationId });
+    const started = nextEvent<Typing>(viewer, 'user_typing');
+    await emitWithAck(a, 'typing_start', { conversation_id: conversationId });
+    await started;
+    const stopped = nextEvent<Typing>(viewer, 'user_typing');
+    await emitWithAck(a, 'typing_stop', { conversation_id: conversationId });
+    expect((await stopped).typing).toBe(false);
+
+    await emitWithAck(viewer, 'leave_conversation', { conversation_id: conversationId });
+    const silent = noEvent(viewer, 'user_typing', 300);
+    await emitWithAck(a, 'typing_start', { conversation_id: conversationId });
+    expect(await silent).toBe(true);
+    await emitWithAck(a, 'typing_stop', { conversation_id: conversationId });
+  });
+
+  it('refuses typing in a conversation the user is not in with not_found', async () => {
+    const dave = await createUser(app);
+    const d = await connectSocket(app, dave.token);
+    const ack = await emitWithAck(d, 'typing_start', { conversation_id: conversationId });
+    expect(ack.error?.code).toBe('not_found');
+  });
+});
+
+describe('presence', () => {
+  it('goes online with the first device and offline with the last, with last_seen_at', async () => {
+    const dave = await createUser(app);
+    const erin = await createUser(app);
+    await createGroup(app, dave, [erin]);
+    const watcher = await connectSocket(app, erin.token);
+    const online = nextEvent(watcher, 'user_online', (p) => p.user_id === dave.user.id);
+    const d1 = await connectSocket(app, dave.token);
+    expect(await online).toEqual({ user_id: dave.user.id, last_seen_at: null });
+
+    const noRepeat = noEvent(watcher, 'user_online', 300);
+    const d2 = await connectSocket(app, dave.token);
+    expect(await noRepeat).toBe(true);
+
+    const stillOnline = noEvent(watcher, 'user_offline', 300);
+    d1.close();
+    expect(await stillOnline).toBe(true);
+
+    const offline = nextEvent<{ user_id: string; last_seen_at: string }>(watcher, 'user_offline');
+    d2.close();
+    const went = await offline;
+    expect(went.user_id).toBe(dave.user.id);
+    expect(Date.parse(went.last_seen_at)).toBeGreaterThan(Date.now() - 60_000);
+    const stored = await app.tma.services.usersRepository.findById(dave.user.id);
+    expect(stored?.last_seen_at?.toISOString()).toBe(went.last_seen_at);
+  });
+
+  it('never announces a user whose privacy hides online status', async () => {
+    const hidden = await createUser(app, { settings: { privacy: { online: false } } });
+    const erin = await createUser(app);
+    await createGroup(app, hidden, [erin]);
+    const watcher = await connectSocket(app, erin.token);
+    const silent = noEvent(watcher, 'user_online', 400);
+    const h = await connectSocket(app, hidden.token);
+    expect(await silent).toBe(true);
+    const ack = await emitWithAck<Array<{ online: boolean }>>(watcher, 'presence', {
+      user_ids: [hidden.user.id],
+    });
+    expect(ack.data).toEqual([{ user_id: hidden.user.id, online: false, last_seen_at: null }]);
+    h.close();
+  });
+
+  it('does not announce presence to strangers', async () => {
+    const dave = await createUser(app);
+    const stranger = await createUser(app);
+    const s = await connectSocket(app, stranger.token);
+    const silent = noEvent(s, 'user_online', 400);
+    await connectSocket(app, dave.token);
+    expect(await silent).toBe(true);
+  });
+
+  it('answers the presence query for contacts only', async () => {
+    const dave = await createUser(app);
+    const erin = await createUser(app);
+    const stranger = await createUser(app);
+    await createGroup(app, dave, [erin]);
+    await connectSocket(app, dave.token);
+    await connectSocket(app, stranger.token);
+    const e = await connectSocket(app, erin.token);
+    const ack = await emitWithAck<Array<{ user_id: string; online: boolean }>>(e, 'presence', {
+      user_ids: [dave.user.id, stranger.user.id],
+    });
+    expect(ack.data).toEqual([
+      { user_id: dave.user.id, online: true, last_seen_at: null },
+      { user_id: stranger.user.id, online: false, last_seen_at: null },
+    ]);
+    const bad = await emitWithAck(e, 'presence', { user_ids: [] });
+    expect(bad.error?.code).toBe('validation_error');
+    const big = await emitWithAck(e, 'presence', { user_ids: Array(201).fill(dave.user.id) });
+    expect(big.error?.code).toBe('payload_too_large');
+  });
+});
+
+describe('receipts', () => {
+  it('message_read moves the watermark for everyone in the conversation', async () => {
+    const sent = await sendRest(app, alice, conversationId, 'read me');
+    const a = await connectSocket(app, alice.token);
+    const b = await connectSocket(app, bob.token);
+    const status = nextEvent(a, 'message_status', (p) => p.user_id === bob.user.id);
+    const ack = await emitWithAck(b, 'message_read', { conversation_id: conversationId, seq: sent.seq });
+    expect(ack).toMatchObject({ ok: true, data: { conversation_id: conversationId, read_seq: sent.seq } });
+    expect(await status).toEqual({
+      conversation_id: conversationId,
+      user_id: bob.user.id,
+      delivered_seq: sent.seq,
+      read_seq: sent.seq,
+    });
+  });
+
+  it('message_delivered moves only the delivered watermark', async () => {
+    const sent = await sendRest(app, alice, conversationId, 'deliver me');
+    const a = await connectSocket(app, alice.token);
+    const c = await connectSocket(app, carol.token);
+    const status = nextEvent(a, 'message_status', (p) => p.user_id === carol.user.id);
+    const ack = await emitWithAck(c, 'message_delivered', { conversation_id: conversationId, seq: sent.seq });
+    expect(ack.ok).toBe(true);
+    expect(await status).toMatchObject({ delivered_seq: sent.seq });
+  });
+
+  it('hides read_seq from others when the reader hides read receipts', async () => {
+    const shy = await createUser(app, { settings: { privacy: { read_receipts: false } } });
+    const group = await createGroup(app, alice, [shy]);
+    const sent = await sendRest(app, alice, group, 'did you read it?');
+    const a = await connectSocket(app, alice.token);
+    const own = await connectSocket(app, shy.token);
+    const s = await connectSocket(app, shy.token);
+    const seenByOthers = nextEvent(a, 'message_status', (p) => p.user_id === shy.user.id);
+    const seenByOwn = nextEvent(own, 'message_status', (p) => p.user_id === shy.user.id);
+    await emitWithAck(s, 'message_read', { conversation_id: group, seq: sent.seq });
+    expect(await seenByOthers).toMatchObject({ delivered_seq: sent.seq, read_seq: null });
+    expect(await seenByOwn).toMatchObject({ read_seq: sent.seq });
+  });
+
+  it('refuses receipts for a conversation the user is not in, and malformed seqs', async () => {
+    const dave = await createUser(app);
+    const d = await connectSocket(app, dave.token);
+    const denied = await emitWithAck(d, 'message_read', { conversation_id: conversationId, seq: 1 });
+    expect(denied.error?.code).toBe('not_found');
+    const negative = await emitWithAck(d, 'message_read', { conversation_id: conversationId, seq: -1 });
+    expect(negative.error?.code).toBe('validation_error');
+  });
+});
