@@ -5,6 +5,7 @@ import { blocksRoutes } from './blocks/blocks.routes.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { friendsRoutes } from './friends/friends.routes.js';
 import { messagesRoutes } from './messages/messages.routes.js';
+import { searchRoutes } from './search/search.routes.js';
 import { syncRoutes } from './sync/sync.routes.js';
 import { usersRoutes } from './users/users.routes.js';
 
@@ -15,6 +16,7 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => usersRoutes(scope, ctx));
       await api.register(async (scope) => friendsRoutes(scope, ctx));
       await api.register(async (scope) => blocksRoutes(scope, ctx));
+      await api.register(async (scope) => searchRoutes(scope, ctx));
       await api.register(async (scope) => conversationsRoutes(scope, ctx));
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));

@@ -5,8 +5,11 @@ import { BlocksService } from './blocks/blocks.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { FriendsRepository } from './friends/friends.repository.js';
 import { FriendsService } from './friends/friends.service.js';
+import { MessagesRepository } from './messages/messages.repository.js';
 import { MessagesService } from './messages/messages.service.js';
 import { ReceiptsService } from './messages/receipts.service.js';
+import { SearchRepository } from './search/search.repository.js';
+import { SearchService } from './search/search.service.js';
 import { SyncService } from './sync/sync.service.js';
 import { UsersRepository } from './users/users.repository.js';
 import { UsersService } from './users/users.service.js';
@@ -18,6 +21,7 @@ export interface Services {
   usersService: UsersService;
   friendsService: FriendsService;
   blocksService: BlocksService;
+  searchService: SearchService;
   conversations: ConversationsService;
   messages: MessagesService;
   receipts: ReceiptsService;
@@ -50,6 +54,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
       new BlocksRepository(ctx.db),
       new UsersRepository(ctx.db),
     ),
+    searchService: new SearchService(new SearchRepository(ctx.db), new MessagesRepository(ctx.db)),
     blocksService: new BlocksService(
       ctx.db,
       ctx.bus,

@@ -1,0 +1,143 @@
+// SQL for search: full-text over messages (GIN on messages.search) and name search over the caller's conversations.
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import type { DB, MessageType } from '../../db/schema.js';
+
+type Executor = Kysely<DB> | Transaction<DB>;
+
+/** Text search configuration of messages.search (see the migration): `simple` works for every language. */
+export const TEXT_SEARCH_CONFIG = 'simple';
+
+// ts_headline markers: private-use characters, turned into <mark> after the snippet is HTML-escaped.
+export const HIGHLIGHT_START = '\uE000';
+export const HIGHLIGHT_STOP = '\uE001';
+
+export interface MessageSearchFilter {
+  userId: string;
+  /** The raw web-search query (phrases, OR, -not). */
+  query: string;
+  /** Also match the last word as a prefix. */
+  prefix: boolean;
+  conversationId?: string;
+  senderId?: string;
+  type?: MessageType;
+  from?: Date;
+  to?: Date;
+  /** Only ids below this one (pages go newest first; ids are UUID v7, so time-ordered). */
+  beforeId?: string;
+  limit: number;
+}
+
+export interface MessageSearchRow {
+  id: string;
+  highlight: string;
+}
+
+export interface ConversationSearchRow {
+  id: string;
+  type: 'dm' | 'group';
+  name: string | null;
+  avatar_url: string | null;
+  last_seq: number;
+  last_message_at: Date | null;
+  partner_id: string | null;
+  partner_username: string | null;
+  partner_display_name: string | null;
+  partner_avatar_url: string | null;
+}
+
+function tsQuery(query: string, prefix: boolean): RawBuilder<string> {
+  const web = sql`websearch_to_tsquery('simple', ${query})`;
+  // The last lexeme of the normalised query text gets :* (websearch syntax has no prefix operator).
+  return prefix ? sql`to_tsquery('simple', regexp_replace(${web}::text, '''$', ''':*'))` : sql`${web}`;
+}
+
+export class SearchRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /**
+   * Matching messages, newest first: only conversations the user is a current member of, only messages
+   * after they joined, never deleted ones. The snippet is computed for the page only.
+   */
+  async searchMessages(filter: MessageSearchFilter, trx: Executor = this.db): Promise<MessageSearchRow[]> {
+    const query = tsQuery(filter.query, filter.prefix);
+    const conditions = [
+      sql`m.search @@ q.query`,
+      // A query with nothing to look for (only -not terms, or no words) finds nothing instead of scanning everything.
+      sql`querytree(q.query) NOT IN ('T', '')`,
+      sql`m.deleted_at IS NULL`,
+      sql`m.seq > cm.joined_seq`,
+    ];
+    if (filter.conversationId) conditions.push(sql`m.conversation_id = ${filter.conversationId}`);
+    if (filter.senderId) conditions.push(sql`m.sender_id = ${filter.senderId}`);
+    if (filter.type) conditions.push(sql`m.type = ${filter.type}`);
+    if (filter.from) conditions.push(sql`m.created_at >= ${filter.from}`);
+    if (filter.to) conditions.push(sql`m.created_at < ${filter.to}`);
+    if (filter.beforeId) conditions.push(sql`m.id < ${filter.beforeId}`);
+    const options = `StartSel=${HIGHLIGHT_START}, StopSel=${HIGHLIGHT_STOP}, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=" … "`;
+    const { rows } = await sql<MessageSearchRow>`
+      WITH q AS (SELECT ${query} AS query),
+      hits AS (
+        SELECT m.id
+        FROM messages m
+        JOIN conversation_members cm
+          ON cm.conversation_id = m.conversation_id AND cm.user_id = ${filter.userId} AND cm.left_at IS NULL
+        CROSS JOIN q
+        WHERE ${sql.join(conditions, sql` AND `)}
+        ORDER BY m.id DESC
+        LIMIT ${filter.limit}
+      )
+      SELECT m.id, ts_headline('simple', coalesce(m.content, ''), q.query, ${options}) AS highlight
+      FROM hits JOIN messages m ON m.id = hits.id CROSS JOIN q
+      ORDER BY m.id DESC`.execute(trx);
+    return rows;
+  }
+
+  /** Whether the user is a current member of the conversation. */
+  async isCurrentMember(conversationId: string, userId: string, trx: Executor = this.db): Promise<boolean> {
+    const row = await trx
+      .selectFrom('conversation_members')
+      .select('user_id')
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** The user's conversations whose group name, or DM partner's username / display name, contains `text`. */
+  async searchConversations(
+    userId: string,
+    text: string,
+    limit: number,
+    offset: number,
+    trx: Executor = this.db,
+  ): Promise<ConversationSearchRow[]> {
+    const q = text.toLowerCase();
+    const escaped = q.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const contains = `%${escaped}%`;
+    const starts = `${escaped}%`;
+    const { rows } = await sql<ConversationSearchRow>`
+      SELECT c.id, c.type, c.name, c.avatar_url, c.last_seq, c.last_message_at,
+             p.id AS partner_id, p.username AS partner_username, p.display_name AS partner_display_name,
+             p.avatar_url AS partner_avatar_url
+      FROM conversation_members me
+      JOIN conversations c ON c.id = me.conversation_id
+      LEFT JOIN LATERAL (
+        SELECT u.id, u.username, u.display_name, u.avatar_url
+        FROM conversation_members o JOIN users u ON u.id = o.user_id
+        WHERE c.type = 'dm' AND o.conversation_id = c.id AND o.user_id <> me.user_id
+        LIMIT 1
+      ) p ON true
+      WHERE me.user_id = ${userId} AND me.left_at IS NULL
+        AND (
+          (c.type = 'group' AND lower(coalesce(c.name, '')) LIKE ${contains})
+          OR (c.type = 'dm' AND (lower(p.username) LIKE ${contains} OR lower(coalesce(p.display_name, '')) LIKE ${contains}))
+        )
+      ORDER BY
+        CASE WHEN lower(coalesce(c.name, p.display_name, '')) LIKE ${starts} OR lower(coalesce(p.username, '')) LIKE ${starts}
+             THEN 0 ELSE 1 END,
+        c.last_message_at DESC NULLS LAST, c.id DESC
+      LIMIT ${limit} OFFSET ${offset}`.execute(trx);
+    return rows;
+  }
+}
