@@ -97,7 +97,10 @@ describe('POST /friends/requests', () => {
     const pairs: Array<[TestUser, TestUser]> = [];
     for (let i = 0; i < 5; i++) pairs.push([await createUser(app), await createUser(app)]);
     const results = await Promise.all(
-      pairs.flatMap(([a, b]) => [sendRequest(a, { user_id: b.user.id }), sendRequest(b, { user_id: a.user.id })]),
+      pairs.flatMap(([a, b]) => [
+        sendRequest(a, { user_id: b.user.id }),
+        sendRequest(b, { user_id: a.user.id }),
+      ]),
     );
     for (const res of results) expect([200, 201]).toContain(res.statusCode);
     for (const [a, b] of pairs) {
