@@ -9,6 +9,7 @@ export type AckError = { code: string; message: string; retry_after?: number };
 export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: AckError };
 export type AckFn<T = unknown> = (response: Ack<T>) => void;
 
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const Uuid = Type.String({ format: 'uuid', maxLength: 36 });
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
@@ -40,7 +41,10 @@ export type WatermarkPayload = Static<typeof WatermarkPayload>;
 
 export const SyncPayload = Type.Object(
   {
-    cursors: Type.Record(Type.String({ format: 'uuid' }), Seq, { maxProperties: 100 }),
+    cursors: Type.Record(Type.String({ pattern: UUID_PATTERN }), Seq, {
+      maxProperties: 100,
+      additionalProperties: false,
+    }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   },
   { additionalProperties: false },

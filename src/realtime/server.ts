@@ -9,11 +9,7 @@ import { connectRedis } from '../platform/redis.js';
 import { createEventLimiter } from '../platform/socket-rate-limits.js';
 import { Fanout, type Io } from './fanout.js';
 import { authenticateToken, HandshakeError, handshakeToken } from './handshake.js';
-import {
-  type MessagingServices,
-  type MessagingSocket,
-  registerMessagingHandlers,
-} from './messaging-handlers.js';
+import { type MessagingSocket, registerMessagingHandlers } from './messaging-handlers.js';
 import { RealtimeMetrics } from './metrics.js';
 import { PresenceService } from './presence.js';
 import { NAMESPACES, rooms } from './protocol.js';
