@@ -18,6 +18,8 @@ export interface TmsConfig {
   timeoutMs: number;
   cacheTtlSeconds: number;
   syncIntervalSeconds: number;
+  /** Minimum gap between JWKS refetches triggered by an unknown `kid`. */
+  jwksCooldownMs: number;
 }
 
 export interface S3Config {
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       timeoutMs: r.int('TMS_TIMEOUT_MS', 3000, 100, 60_000),
       cacheTtlSeconds: r.int('TMS_CACHE_TTL_SECONDS', 600, 1),
       syncIntervalSeconds: r.int('TMS_SYNC_INTERVAL_SECONDS', 600, 5),
+      jwksCooldownMs: r.int('TMS_JWKS_COOLDOWN_MS', 10_000, 0, 600_000),
     };
   }
 
