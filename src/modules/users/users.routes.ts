@@ -33,6 +33,18 @@ export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promis
     },
   );
 
+  app.get(
+    '/users/me',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Your own profile with email and settings',
+        response: { 200: Envelope(SelfView), ...errors(401, 404) },
+      },
+    },
+    async (request) => ok(await service.getMe(actorOf(request))),
+  );
+
   app.patch<{ Body: UpdateMeBody }>(
     '/users/me',
     {

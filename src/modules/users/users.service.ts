@@ -114,6 +114,13 @@ export class UsersService {
     return { items: rows.slice(0, limit).map(toUserView), nextCursor };
   }
 
+  /** The caller's own profile and settings. */
+  async getMe(actor: Actor): Promise<SelfView> {
+    const user = await this.users.findById(actor.userId);
+    if (!user) throw new NotFoundError('User');
+    return toSelfView(user);
+  }
+
   /** Profile fields (local mode only) and partial privacy / notification settings; returns the SelfView. */
   async updateMe(actor: Actor, input: UpdateMeBody): Promise<SelfView> {
     const profile: Partial<Record<(typeof PROFILE_FIELDS)[number], string | null>> = {};

@@ -193,6 +193,20 @@ describe('GET /users?q=', () => {
   });
 });
 
+describe('GET /users/me', () => {
+  it('answers the caller’s own view with email and settings', async () => {
+    const alice = await createUser(app, { settings: { privacy: { online: false } } });
+    const res = await get(alice, '/api/v1/users/me');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data).toMatchObject({
+      id: alice.user.id,
+      email: alice.user.email,
+      settings: { privacy: { online: false, last_seen: 'everyone', read_receipts: true } },
+    });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/users/me' })).statusCode).toBe(401);
+  });
+});
+
 describe('PATCH /users/me', () => {
   it('updates profile fields, trims text, and publishes user.updated', async () => {
     const alice = await createUser(app);
