@@ -1,5 +1,5 @@
 // Catch-up: exactly the events a client missed after a seq, per conversation or in one batch; expired cursors get 410.
-import { AppError, GoneError, NotFoundError } from '../../errors.js';
+import { AppError, GoneError, NotFoundError, ValidationError } from '../../errors.js';
 import type { MessageView } from '../../events/domain-events.js';
 import type { Actor } from '../../identity/actor.js';
 import type { ConversationsService, ServiceDeps } from '../conversations/conversations.service.js';
@@ -32,6 +32,8 @@ export interface SyncResult {
   /** Every current membership with its last_seq, so a client sees conversations it has no cursor for. */
   memberships: Array<{ conversation_id: string; last_seq: number }>;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Events whose payload carries the current message view (a deleted one shows as its tombstone). */
 const MESSAGE_EVENTS = new Set(['message.created', 'message.updated', 'message.deleted']);
@@ -90,6 +92,12 @@ export class SyncService {
 
   /** Batch catch-up; a bad cursor fails only its own entry (status not_found / cursor_expired). */
   async sync(actor: Actor, cursors: Record<string, number>, limit = 50): Promise<SyncResult> {
+    const invalid = Object.keys(cursors).find((id) => !UUID.test(id));
+    if (invalid !== undefined) {
+      throw new ValidationError('cursors keys must be conversation ids', {
+        field: `cursors.${invalid.slice(0, 64)}`,
+      });
+    }
     const conversations: SyncEntry[] = [];
     for (const [conversationId, afterSeq] of Object.entries(cursors)) {
       try {
