@@ -111,8 +111,9 @@ export function registerMessagingHandlers(socket: MessagingSocket, deps: Handler
   const actor: Actor = { userId, role: socket.data.role, sessionId: socket.data.sessionId };
   const { services, typing, logger } = deps;
 
-  const handle = (event: string, run: (payload: unknown) => Promise<unknown> | unknown) => {
-    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(event, async (...args) => {
+  /** `stored`: a write shutdown must wait for (tracked from the moment the event arrives, ack included). */
+  const handle = (event: string, run: (payload: unknown) => Promise<unknown> | unknown, stored = false) => {
+    const respond = async (args: unknown[]) => {
       const last = args.at(-1);
       const ack = typeof last === 'function' ? (last as (r: Ack) => void) : () => {};
       const payload = typeof args[0] === 'function' ? undefined : args[0];
@@ -124,6 +125,10 @@ export function registerMessagingHandlers(socket: MessagingSocket, deps: Handler
         deps.metrics.socketErrors.inc({ code: error.code });
         ack({ ok: false, error });
       }
+    };
+    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(event, (...args) => {
+      const work = respond(args);
+      if (stored) void deps.track(work);
     });
   };
 
@@ -160,27 +165,40 @@ export function registerMessagingHandlers(socket: MessagingSocket, deps: Handler
     return { conversation_id };
   });
 
-  handle('send_message', async (raw) => {
-    const { conversation_id, ...input } = checks.send(raw);
-    const wait = await deps.sendLimiter.consume(userId);
-    if (wait > 0) fail('rate_limited', 'Too many messages; slow down', wait);
-    const { reply_to_id, ...rest } = input;
-    const result = await deps.track(
-      services.messages.send(actor, conversation_id, { ...rest, ...(reply_to_id ? { reply_to_id } : {}) }),
-    );
-    typing.stop(userId, conversation_id);
-    return result;
-  });
+  handle(
+    'send_message',
+    async (raw) => {
+      const { conversation_id, ...input } = checks.send(raw);
+      const wait = await deps.sendLimiter.consume(userId);
+      if (wait > 0) fail('rate_limited', 'Too many messages; slow down', wait);
+      const { reply_to_id, ...rest } = input;
+      const result = await services.messages.send(actor, conversation_id, {
+        ...rest,
+        ...(reply_to_id ? { reply_to_id } : {}),
+      });
+      typing.stop(userId, conversation_id);
+      return result;
+    },
+    true,
+  );
 
-  handle('message_delivered', async (raw) => {
-    const { conversation_id, seq } = checks.watermark(raw);
-    return deps.track(services.receipts.markDelivered(actor, conversation_id, seq));
-  });
+  handle(
+    'message_delivered',
+    async (raw) => {
+      const { conversation_id, seq } = checks.watermark(raw);
+      return services.receipts.markDelivered(actor, conversation_id, seq);
+    },
+    true,
+  );
 
-  handle('message_read', async (raw) => {
-    const { conversation_id, seq } = checks.watermark(raw);
-    return deps.track(services.receipts.markRead(actor, conversation_id, seq));
-  });
+  handle(
+    'message_read',
+    async (raw) => {
+      const { conversation_id, seq } = checks.watermark(raw);
+      return services.receipts.markRead(actor, conversation_id, seq);
+    },
+    true,
+  );
 
   handle('sync', async (raw) => {
     const { cursors, limit } = checks.sync(raw);
