@@ -1,0 +1,87 @@
+// Background TMS sync: imports and updates users from `GET /users?updated_since=`, one instance at a time.
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usingPostgres } from '../helpers/app.js';
+import { buildTmsApp, startTestTms, type TmsSimulator, tmsHeaders, tmsIdentity } from '../helpers/tms.js';
+
+let sim: TmsSimulator;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  sim = await startTestTms();
+  app = await buildTmsApp(sim);
+});
+afterAll(async () => {
+  await app.close();
+  await sim.stop();
+});
+
+describe('TMS sync', () => {
+  it('imports every TMS user on the first pass, then only what changed', async () => {
+    const first = await tmsIdentity(app).sync.runOnce();
+    expect(first).toEqual({ ran: true, applied: 4 });
+    const repo = app.tma.services.usersRepository;
+    expect((await repo.findByTmsIds(['tms-u-1', 'tms-u-2', 'tms-u-3', 'tms-u-4'])).length).toBe(4);
+    expect((await repo.findByTmsId('tms-u-1'))?.role).toBe('admin');
+    expect((await repo.findByTmsId('tms-u-2'))?.last_synced_at).toBeInstanceOf(Date);
+
+    await new Promise((r) => setTimeout(r, 5)); // a later updated_at than the cursor
+    sim.updateUser('tms-u-2', { display_name: 'Robert Builder' });
+    const updates: string[] = [];
+    const off = app.tma.bus.subscribe('user.updated', (e) => void updates.push(e.user_id));
+    const second = await tmsIdentity(app).sync.runOnce();
+    off();
+    expect(second).toEqual({ ran: true, applied: 1 });
+    const bob = await repo.findByTmsId('tms-u-2');
+    expect(bob?.display_name).toBe('Robert Builder');
+    expect(updates).toEqual([bob?.id]);
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: await tmsHeaders(sim, 'tms-u-2'),
+    });
+    expect(res.json().data.display_name).toBe('Robert Builder');
+  });
+
+  it('deactivates users TMS marks inactive, refusing their tokens', async () => {
+    const headers = await tmsHeaders(sim, 'tms-u-4');
+    expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers })).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 5));
+    sim.updateUser('tms-u-4', { active: false });
+    const deactivated: string[] = [];
+    const off = app.tma.bus.subscribe('user.deactivated', (e) => void deactivated.push(e.user_id));
+    await tmsIdentity(app).sync.runOnce();
+    off();
+    expect(deactivated).toHaveLength(1);
+    const res = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('user_deactivated');
+  });
+
+  it('overlapping calls share one pass', async () => {
+    const calls = sim.calls.get('GET /users') ?? 0;
+    const [a, b] = await Promise.all([tmsIdentity(app).sync.runOnce(), tmsIdentity(app).sync.runOnce()]);
+    expect(a).toBe(b);
+    expect(sim.calls.get('GET /users')).toBe(calls + 1);
+  });
+
+  if (usingPostgres) {
+    it('skips the pass while another instance holds the advisory lock (PostgreSQL)', async () => {
+      const other = new pg.Client({ connectionString: app.tma.config.databaseUrl });
+      await other.connect();
+      try {
+        await other.query('SELECT pg_advisory_lock(72010002)');
+        expect(await tmsIdentity(app).sync.runOnce()).toEqual({ ran: false, applied: 0 });
+        await other.query('SELECT pg_advisory_unlock(72010002)');
+        expect((await tmsIdentity(app).sync.runOnce()).ran).toBe(true);
+      } finally {
+        await other.end();
+      }
+    });
+  } else {
+    console.info(
+      '[tests] TMS sync lock contention runs only with TEST_DATABASE_URL (PGlite has one session)',
+    );
+  }
+});
