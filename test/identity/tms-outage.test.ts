@@ -108,7 +108,7 @@ describe('TmsClient', () => {
       let calls = 0;
       const realFetch = globalThis.fetch;
       const answers = [503, 429];
-      globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
         calls++;
         const status = answers.shift();
         if (status === 429) return new Response('{}', { status: 429, headers: { 'retry-after': '0' } });
