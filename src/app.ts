@@ -11,7 +11,7 @@ import { type Database, openDatabase } from './db/database.js';
 import { RateLimitedError } from './errors.js';
 import { EventBus } from './events/bus.js';
 import { registerDocs } from './http/docs.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { HealthRegistry, registerHealthRoutes } from './http/health.js';
 import { registerValidation } from './http/validation.js';
 import type { Authenticator } from './identity/actor.js';
@@ -112,6 +112,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    // Errors raised before routing (bad URL encoding, over-long path parameters) get the envelope too.
+    frameworkErrors: (error, _request, reply) =>
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendError(reply, 414, 'uri_too_long', 'A path parameter is too long')
+        : sendError(reply, 400, 'validation_error', 'Malformed URL', { field: 'url' }),
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -62,6 +62,15 @@ describe('errors', () => {
     });
   });
 
+  it('answers an over-long path parameter and a malformed URL with the envelope', async () => {
+    const long = await app.inject({ method: 'GET', url: `/api/v1/users/${'a'.repeat(200)}` });
+    expect(long.statusCode).toBe(414);
+    expect(long.json().error.code).toBe('uri_too_long');
+    const bad = await app.inject({ method: 'GET', url: '/api/v1/users/%E0%A4%A' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('validation_error');
+  });
+
   it('answers malformed JSON with 400 validation_error', async () => {
     const res = await app.inject({
       method: 'POST',
