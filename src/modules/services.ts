@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { BlocksRepository } from './blocks/blocks.repository.js';
 import { BlocksService } from './blocks/blocks.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
+import { MembersService } from './conversations/members.service.js';
 import { FriendsRepository } from './friends/friends.repository.js';
 import { FriendsService } from './friends/friends.service.js';
 import { MessagesRepository } from './messages/messages.repository.js';
@@ -23,6 +24,7 @@ export interface Services {
   blocksService: BlocksService;
   searchService: SearchService;
   conversations: ConversationsService;
+  conversationMembers: MembersService;
   messages: MessagesService;
   receipts: ReceiptsService;
   sync: SyncService;
@@ -33,6 +35,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
   const messages = new MessagesService(ctx, conversations);
   return {
     conversations,
+    conversationMembers: new MembersService(conversations),
     messages,
     receipts: new ReceiptsService(ctx, conversations, messages),
     sync: new SyncService(ctx, conversations),

@@ -22,6 +22,7 @@ const One = Envelope(ConversationViewSchema);
 
 export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const service = ctx.services.conversations;
+  const members = ctx.services.conversationMembers;
 
   app.get<{ Querystring: Static<typeof ListConversationsQuery> }>(
     '/conversations',
@@ -97,7 +98,7 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
       },
     },
     async (request) =>
-      ok(await service.addMembers(actorOf(request), request.params.id, request.body.member_ids)),
+      ok(await members.addMembers(actorOf(request), request.params.id, request.body.member_ids)),
   );
 
   app.patch<{ Params: Static<typeof MemberParams>; Body: Static<typeof UpdateMemberBody> }>(
@@ -113,7 +114,7 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     },
     async (request) =>
       ok(
-        await service.updateMember(
+        await members.updateMember(
           actorOf(request),
           request.params.id,
           request.params.user_id,
@@ -136,7 +137,7 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
       },
     },
     async (request) => {
-      await service.removeMember(actorOf(request), request.params.id, request.params.user_id);
+      await members.removeMember(actorOf(request), request.params.id, request.params.user_id);
       return ok({ conversation_id: request.params.id, user_id: request.params.user_id });
     },
   );
@@ -152,6 +153,6 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
         response: { 200: Envelope(MuteViewSchema), ...errors(400, 401, 404, 422) },
       },
     },
-    async (request) => ok(await service.mute(actorOf(request), request.params.id, request.body)),
+    async (request) => ok(await members.mute(actorOf(request), request.params.id, request.body)),
   );
 }

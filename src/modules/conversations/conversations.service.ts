@@ -5,7 +5,6 @@ import { newId } from '../../db/ids.js';
 import type { ConversationRow, DB, MemberRow } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
-import type { MessageView } from '../../events/domain-events.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
 import { BlocksRepository } from '../blocks/blocks.repository.js';
@@ -14,6 +13,7 @@ import { appendMessage } from '../messages/append-message.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { appendConversationEvent } from './conversation-events.js';
+import { buildConversationViews } from './conversation-views.js';
 import {
   type ConversationListRow,
   ConversationsRepository,
@@ -22,9 +22,9 @@ import {
 import type {
   ConversationView,
   CreateConversationInput,
-  MuteInput,
   UpdateConversationInput,
 } from './conversations.schemas.js';
+import { MembersRepository } from './members.repository.js';
 
 export interface ServiceDeps {
   db: Kysely<DB>;
@@ -44,13 +44,15 @@ const isListCursor = (v: unknown): v is ListCursor =>
 
 export class ConversationsService {
   readonly repo: ConversationsRepository;
-  private readonly messages: MessagesRepository;
+  readonly members: MembersRepository;
+  readonly messages: MessagesRepository;
   private readonly users: UsersRepository;
   private readonly blocks: BlocksRepository;
   private readonly friends: FriendsRepository;
 
-  constructor(private readonly deps: ServiceDeps) {
+  constructor(readonly deps: ServiceDeps) {
     this.repo = new ConversationsRepository(deps.db);
+    this.members = new MembersRepository(deps.db);
     this.messages = new MessagesRepository(deps.db);
     this.users = new UsersRepository(deps.db);
     this.blocks = new BlocksRepository(deps.db);
@@ -60,15 +62,15 @@ export class ConversationsService {
   // ---- used by realtime, presence and other modules ----
 
   listMembershipIds(userId: string): Promise<string[]> {
-    return this.repo.currentMembershipIds(userId);
+    return this.members.currentMembershipIds(userId);
   }
 
   memberIds(conversationId: string): Promise<string[]> {
-    return this.repo.currentMemberIds(conversationId);
+    return this.members.currentMemberIds(conversationId);
   }
 
   contactIds(userId: string): Promise<string[]> {
-    return this.repo.contactIds(userId);
+    return this.members.contactIds(userId);
   }
 
   async assertMember(actor: Actor, conversationId: string): Promise<void> {
@@ -81,7 +83,7 @@ export class ConversationsService {
     conversationId: string,
     trx?: Kysely<DB> | Transaction<DB>,
   ): Promise<{ conversation: ConversationRow; member: MemberRow }> {
-    const found = await this.repo.currentMembership(conversationId, userId, trx);
+    const found = await this.members.currentMembership(conversationId, userId, trx);
     if (!found) throw new NotFoundError('Conversation');
     return found;
   }
@@ -150,7 +152,7 @@ export class ConversationsService {
         trx,
       );
       if (inserted) {
-        await this.repo.upsertMembers(
+        await this.members.upsertMembers(
           inserted.id,
           [
             { user_id: actor.userId, role: 'member' },
@@ -197,7 +199,7 @@ export class ConversationsService {
         },
         trx,
       );
-      await this.repo.upsertMembers(
+      await this.members.upsertMembers(
         id,
         [
           { user_id: actor.userId, role: 'admin' },
@@ -262,181 +264,13 @@ export class ConversationsService {
       changes,
       actor_id: actor.userId,
     });
-    await this.publishMessages(systemId ? [systemId] : []);
+    await this.publishCreatedMessages(systemId ? [systemId] : []);
     return this.get(actor, conversationId);
   }
-
-  async addMembers(actor: Actor, conversationId: string, memberIds: string[]): Promise<ConversationView> {
-    await this.requireGroupAdmin(actor, conversationId);
-    const wanted = [...new Set(memberIds)].filter((id) => id !== actor.userId);
-    await this.checkAddable(actor, wanted);
-    const result = await this.deps.db.transaction().execute(async (trx) => {
-      await this.repo.lockById(conversationId, trx);
-      const current = new Set(await this.repo.currentMemberIds(conversationId, trx));
-      const added = wanted.filter((id) => !current.has(id));
-      if (added.length === 0) return undefined;
-      this.checkGroupSize(current.size + added.length);
-      const seq = await appendConversationEvent(trx, {
-        conversation_id: conversationId,
-        type: 'member.added',
-        actor_id: actor.userId,
-        payload: { user_ids: added },
-      });
-      await this.repo.upsertMembers(
-        conversationId,
-        added.map((id) => ({ user_id: id, role: 'member' as const })),
-        seq,
-        trx,
-      );
-      const message = await appendMessage(trx, {
-        conversation_id: conversationId,
-        sender_id: actor.userId,
-        type: 'system',
-        content: 'member_added',
-        metadata: { action: 'member_added', user_ids: added },
-      });
-      return { seq, added, systemId: message.id };
-    });
-    if (result) {
-      this.deps.bus.publish('member.added', {
-        conversation_id: conversationId,
-        seq: result.seq,
-        user_ids: result.added,
-        actor_id: actor.userId,
-      });
-      await this.publishMessages([result.systemId]);
-    }
-    return this.get(actor, conversationId);
-  }
-
-  async updateMember(
-    actor: Actor,
-    conversationId: string,
-    userId: string,
-    role: 'admin' | 'member',
-  ): Promise<ConversationView> {
-    await this.requireGroupAdmin(actor, conversationId);
-    const seq = await this.deps.db.transaction().execute(async (trx) => {
-      await this.repo.lockById(conversationId, trx);
-      const members = await this.repo.currentMembersOf([conversationId], trx);
-      const target = members.find((m) => m.user_id === userId);
-      if (!target) throw new NotFoundError('Member');
-      if (target.role === role) return undefined;
-      if (role === 'member' && members.filter((m) => m.role === 'admin').length <= 1) {
-        throw new UnprocessableError('A group needs at least one admin', 'last_admin');
-      }
-      await this.repo.setRole(conversationId, userId, role, trx);
-      return appendConversationEvent(trx, {
-        conversation_id: conversationId,
-        type: 'member.updated',
-        actor_id: actor.userId,
-        payload: { user_id: userId, role },
-      });
-    });
-    if (seq !== undefined) {
-      this.deps.bus.publish('member.updated', {
-        conversation_id: conversationId,
-        seq,
-        user_id: userId,
-        role,
-        actor_id: actor.userId,
-      });
-    }
-    return this.get(actor, conversationId);
-  }
-
-  /** Removes a member (admins) or leaves (anyone, for themself); the last admin leaving hands admin on. */
-  async removeMember(actor: Actor, conversationId: string, userId: string): Promise<void> {
-    const leaving = userId === actor.userId;
-    const { conversation, member } = await this.requireMembership(actor.userId, conversationId);
-    if (conversation.type !== 'group') {
-      throw new UnprocessableError('Direct conversations have no members to remove', 'not_a_group');
-    }
-    if (!leaving && member.role !== 'admin') throw new ForbiddenError('Group admins only', 'admin_required');
-    const reason = leaving ? 'left' : 'removed';
-    const result = await this.deps.db.transaction().execute(async (trx) => {
-      await this.repo.lockById(conversationId, trx);
-      const members = await this.repo.currentMembersOf([conversationId], trx);
-      const target = members.find((m) => m.user_id === userId);
-      if (!target) throw new NotFoundError('Member');
-      await this.repo.markLeft(conversationId, userId, trx);
-      const seq = await appendConversationEvent(trx, {
-        conversation_id: conversationId,
-        type: 'member.removed',
-        actor_id: actor.userId,
-        payload: { user_id: userId, reason },
-      });
-      const message = await appendMessage(trx, {
-        conversation_id: conversationId,
-        sender_id: actor.userId,
-        type: 'system',
-        content: leaving ? 'member_left' : 'member_removed',
-        metadata: { action: leaving ? 'member_left' : 'member_removed', user_id: userId },
-      });
-      const rest = members.filter((m) => m.user_id !== userId);
-      let promoted: { user_id: string; seq: number } | undefined;
-      if (target.role === 'admin' && rest.length > 0 && !rest.some((m) => m.role === 'admin')) {
-        // Longest-standing member first (members are ordered by joined_at, then user_id).
-        const heir = rest[0] as MemberRow;
-        await this.repo.setRole(conversationId, heir.user_id, 'admin', trx);
-        const promotedSeq = await appendConversationEvent(trx, {
-          conversation_id: conversationId,
-          type: 'member.updated',
-          actor_id: actor.userId,
-          payload: { user_id: heir.user_id, role: 'admin' },
-        });
-        promoted = { user_id: heir.user_id, seq: promotedSeq };
-      }
-      return { seq, systemId: message.id, promoted };
-    });
-    this.deps.bus.publish('member.removed', {
-      conversation_id: conversationId,
-      seq: result.seq,
-      user_id: userId,
-      actor_id: actor.userId,
-      reason,
-    });
-    await this.publishMessages([result.systemId]);
-    if (result.promoted) {
-      this.deps.bus.publish('member.updated', {
-        conversation_id: conversationId,
-        seq: result.promoted.seq,
-        user_id: result.promoted.user_id,
-        role: 'admin',
-        actor_id: actor.userId,
-      });
-    }
-  }
-
-  async mute(
-    actor: Actor,
-    conversationId: string,
-    input: MuteInput,
-  ): Promise<{ conversation_id: string; muted_until: string | null }> {
-    await this.requireMembership(actor.userId, conversationId);
-    let until: Date | null = null;
-    if (input.forever) until = MUTED_FOREVER;
-    else if (input.muted_until) {
-      until = new Date(input.muted_until);
-      if (until.getTime() <= Date.now()) {
-        throw new UnprocessableError('muted_until must be in the future', 'invalid_mute', {
-          field: 'muted_until',
-        });
-      }
-    }
-    await this.repo.setMutedUntil(conversationId, actor.userId, until);
-    const mutedUntil = until ? until.toISOString() : null;
-    this.deps.bus.publish('member.muted', {
-      conversation_id: conversationId,
-      user_id: actor.userId,
-      muted_until: mutedUntil,
-    });
-    return { conversation_id: conversationId, muted_until: mutedUntil };
-  }
-
   // ---- helpers ----
 
-  private async requireGroupAdmin(actor: Actor, conversationId: string) {
+  /** Membership with admin rights in a group: 404 outsiders, 422 DMs, 403 plain members. */
+  async requireGroupAdmin(actor: Actor, conversationId: string) {
     const found = await this.requireMembership(actor.userId, conversationId);
     if (found.conversation.type !== 'group') {
       throw new UnprocessableError('Only groups have settings and members to manage', 'not_a_group');
@@ -445,7 +279,7 @@ export class ConversationsService {
     return found;
   }
 
-  private checkGroupSize(size: number): void {
+  checkGroupSize(size: number): void {
     if (size > this.deps.config.maxGroupMembers) {
       throw new UnprocessableError(
         `A group has at most ${this.deps.config.maxGroupMembers} members`,
@@ -456,7 +290,7 @@ export class ConversationsService {
   }
 
   /** Every user exists and is active, and none of them blocked the actor. */
-  private async checkAddable(actor: Actor, userIds: string[]): Promise<void> {
+  async checkAddable(actor: Actor, userIds: string[]): Promise<void> {
     if (userIds.length === 0) return;
     const users = await this.users.findByIds(userIds);
     const active = new Set(users.filter((u) => !u.deactivated_at).map((u) => u.id));
@@ -470,44 +304,14 @@ export class ConversationsService {
     }
   }
 
-  private async publishMessages(ids: string[]): Promise<void> {
+  /** Publishes message.created for messages stored by a committed transaction (system messages). */
+  async publishCreatedMessages(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const views = await this.messages.viewsByIds(ids, null);
     for (const message of views) this.deps.bus.publish('message.created', { message });
   }
 
-  /** Views for list rows: one query for members, one for last messages, whatever the number of rows. */
-  private async toViews(viewerId: string, rows: ConversationListRow[]): Promise<ConversationView[]> {
-    const ids = rows.map((r) => r.id);
-    const lastIds = rows.flatMap((r) => (r.last_message_id ? [r.last_message_id] : []));
-    const [members, lastMessages] = await Promise.all([
-      this.repo.currentMembersOf(ids),
-      this.messages.viewsByIds(lastIds, viewerId),
-    ]);
-    const byConversation = new Map<string, ConversationView['members']>();
-    for (const m of members) {
-      const list = byConversation.get(m.conversation_id) ?? [];
-      list.push({ user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString() });
-      byConversation.set(m.conversation_id, list);
-    }
-    const messagesById = new Map<string, MessageView>(lastMessages.map((m) => [m.id, m]));
-    return rows.map((r) => ({
-      id: r.id,
-      type: r.type,
-      name: r.name,
-      description: r.description,
-      avatar_url: r.avatar_url,
-      created_by: r.created_by,
-      last_seq: Number(r.last_seq),
-      last_message: r.last_message_id ? (messagesById.get(r.last_message_id) ?? null) : null,
-      unread_count: Number(r.unread_count),
-      muted_until: r.muted_until ? r.muted_until.toISOString() : null,
-      my_role: r.my_role,
-      delivered_seq: Number(r.delivered_seq),
-      read_seq: Number(r.read_seq),
-      members: byConversation.get(r.id) ?? [],
-      created_at: r.created_at.toISOString(),
-      updated_at: r.updated_at.toISOString(),
-    }));
+  private toViews(viewerId: string, rows: ConversationListRow[]): Promise<ConversationView[]> {
+    return buildConversationViews(this, viewerId, rows);
   }
 }

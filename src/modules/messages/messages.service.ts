@@ -262,7 +262,7 @@ export class MessagesService {
   async visibleMessage(actor: Actor, messageId: string): Promise<MessageRow> {
     const row = await this.repo.findById(messageId);
     if (!row) throw new NotFoundError('Message');
-    const member = await this.conversations.repo.currentMembership(row.conversation_id, actor.userId);
+    const member = await this.conversations.members.currentMembership(row.conversation_id, actor.userId);
     if (!member) throw new NotFoundError('Message');
     return row;
   }

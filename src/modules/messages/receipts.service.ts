@@ -40,7 +40,7 @@ export class ReceiptsService {
   /** Per current member except the sender: read / delivered / sent, honouring read-receipt privacy. */
   async forMessage(actor: Actor, messageId: string): Promise<Receipt[]> {
     const message = await this.messages.visibleMessage(actor, messageId);
-    const members = await this.conversations.repo.membersWithSettings(message.conversation_id);
+    const members = await this.conversations.members.membersWithSettings(message.conversation_id);
     const seq = Number(message.seq);
     return members
       .filter((m) => m.user_id !== message.sender_id)
@@ -77,7 +77,7 @@ export class ReceiptsService {
       (wanted.read ?? 0) > before.delivered_seq;
     if (!moves) return { conversation_id: conversationId, ...before };
     const after =
-      (await this.conversations.repo.raiseWatermarks(conversationId, actor.userId, wanted)) ?? before;
+      (await this.conversations.members.raiseWatermarks(conversationId, actor.userId, wanted)) ?? before;
     if (after.delivered_seq !== before.delivered_seq || after.read_seq !== before.read_seq) {
       const user = await this.users.findById(actor.userId);
       this.deps.bus.publish('receipt.updated', {

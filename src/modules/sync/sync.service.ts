@@ -120,7 +120,7 @@ export class SyncService {
         });
       }
     }
-    const memberships = await this.conversations.repo.membershipSeqs(actor.userId);
+    const memberships = await this.conversations.members.membershipSeqs(actor.userId);
     return { conversations, memberships };
   }
 
