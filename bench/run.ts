@@ -1,0 +1,244 @@
+// `npm run bench -- <scenario...|all> [--quick] [--baseline] [--mode embedded|production|both] ...` (bench/README.md).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createContext, type Options, type ScenarioContext, type ScenarioResult } from './lib/context.js';
+import { machineInfo } from './lib/proc.js';
+import { markdownSummary, type RunRecord, rampSvg, ratios, writeRecord, writeText } from './lib/report.js';
+import { type Mode, ROOT, startBaseline, startTma, type Target } from './lib/server.js';
+import { LoadGenerator } from './lib/workers.js';
+import { bigroom } from './scenarios/bigroom.js';
+import { fanout } from './scenarios/fanout.js';
+import { http } from './scenarios/http.js';
+import { idle } from './scenarios/idle.js';
+import { ramp } from './scenarios/ramp.js';
+import { restart } from './scenarios/restart.js';
+
+interface Scenario {
+  run(ctx: ScenarioContext, gen: LoadGenerator): Promise<ScenarioResult>;
+  /** Whether the bare relay can run the same load. */
+  baseline: boolean;
+}
+
+const SCENARIOS: Record<string, Scenario> = {
+  idle: { run: idle, baseline: true },
+  fanout: { run: fanout, baseline: true },
+  ramp: { run: ramp, baseline: true },
+  bigroom: { run: bigroom, baseline: true },
+  http: { run: (ctx) => http(ctx), baseline: false },
+  // Kills and restarts the server, so it runs last.
+  restart: { run: restart, baseline: false },
+};
+
+const USAGE = `usage: npm run bench -- <${[...Object.keys(SCENARIOS), 'search'].join('|')}|all>... [options]
+  --quick                 small sizes, each scenario under a minute
+  --baseline              also run the load against a bare Socket.IO relay and report TMA/relay ratios
+  --mode M                embedded (default), production (DATABASE_URL/REDIS_URL), or both
+  --instances N           production mode: start N instances (restart kills one of them)
+  --workers N             load-generator processes (default 2)
+  --url URL [--pid PID]   measure a running server instead of starting one
+  --database-url URL      PostgreSQL server to create the bench database on (default postgres://postgres@127.0.0.1:5432/postgres)
+  --redis-url URL         Redis for production mode (default redis://127.0.0.1:6379)
+  --profile               write a V8 CPU profile of each server instance to bench/results/profiles
+  --set name=value        override a scenario parameter (groups, size, interval, duration, sockets, users, members, ...)`;
+
+function parseOptions(argv: string[]): Options & { modes: Mode[] } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      baseline: { type: 'boolean', default: false },
+      mode: { type: 'string', default: 'embedded' },
+      instances: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '2' },
+      url: { type: 'string' },
+      pid: { type: 'string' },
+      'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+      profile: { type: 'boolean', default: false },
+      set: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    console.log(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const names = positionals.includes('all')
+    ? [...Object.keys(SCENARIOS), ...(hasSearch() ? ['search'] : [])]
+    : positionals;
+  for (const n of names) {
+    if (!SCENARIOS[n] && n !== 'search') {
+      console.error(`unknown scenario "${n}"\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  const params: Record<string, number> = {};
+  for (const kv of values.set ?? []) {
+    const [k, v] = kv.split('=');
+    if (!k || v === undefined || !Number.isFinite(Number(v))) {
+      console.error(`--set expects name=number, got "${kv}"`);
+      process.exit(2);
+    }
+    params[k] = Number(v);
+  }
+  const modes: Mode[] = values.mode === 'both' ? ['embedded', 'production'] : [values.mode as Mode];
+  if (!modes.every((m) => m === 'embedded' || m === 'production')) {
+    console.error(`--mode must be embedded, production or both\n${USAGE}`);
+    process.exit(2);
+  }
+  return {
+    scenarios: names,
+    modes,
+    quick: values.quick ?? false,
+    baseline: values.baseline ?? false,
+    mode: modes[0] as Mode,
+    instances: Number(values.instances),
+    workers: Math.max(1, Number(values.workers)),
+    url: values.url,
+    pid: values.pid ? Number(values.pid) : undefined,
+    databaseUrl: values['database-url'] as string,
+    redisUrl: values['redis-url'] as string,
+    profile: values.profile ?? false,
+    params,
+    resultsDir: resolve(ROOT, 'bench/results'),
+    tag: `${Date.now().toString(36)}`,
+  };
+}
+
+function hasSearch(): boolean {
+  return existsSync(resolve(ROOT, 'bench/search.ts'));
+}
+
+/** bench/search.ts (when present) exports `search(ctx)` returning a ScenarioResult. */
+async function searchScenario(): Promise<Scenario> {
+  const path = resolve(ROOT, 'bench/search.ts');
+  const mod = (await import(path)) as { search?: (ctx: ScenarioContext) => Promise<ScenarioResult> };
+  if (typeof mod.search !== 'function') throw new Error('bench/search.ts does not export search(ctx)');
+  const run = mod.search;
+  return { run: (ctx) => run(ctx), baseline: false };
+}
+
+async function runOne(scenario: Scenario, ctx: ScenarioContext, workers: number): Promise<ScenarioResult> {
+  const gen = LoadGenerator.start(workers);
+  try {
+    return await scenario.run(ctx, gen);
+  } finally {
+    await gen.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const machine = machineInfo();
+  const records: RunRecord[] = [];
+  let relay: Target | undefined;
+  const relayContext = async () => {
+    relay ??= await startBaseline();
+    return createContext({ ...options, mode: options.mode }, relay);
+  };
+  let relayCtx: ScenarioContext | undefined;
+  try {
+    for (const mode of options.modes) {
+      const opts: Options = { ...options, mode, tag: `${options.tag}${mode[0]}` };
+      const target = await startTma({
+        mode,
+        instances: options.instances,
+        url: options.url,
+        pid: options.pid,
+        databaseUrl: options.databaseUrl,
+        redisUrl: options.redisUrl,
+        cpuProfileDir: options.profile ? resolve(options.resultsDir, 'profiles') : undefined,
+        tag: opts.tag,
+      });
+      const ctx = createContext(opts, target);
+      const modeName = options.url
+        ? 'external'
+        : options.instances > 1 && mode === 'production'
+          ? `${mode}x${options.instances}`
+          : mode;
+      try {
+        for (const name of options.scenarios) {
+          const scenario = name === 'search' ? await searchScenario() : (SCENARIOS[name] as Scenario);
+          const started = new Date().toISOString();
+          ctx.log(`${name} (${modeName}) against ${target.description}`);
+          const record: RunRecord = {
+            scenario: name,
+            mode: modeName,
+            started_at: started,
+            finished_at: started,
+            machine,
+            target: target.description,
+            options: {
+              quick: opts.quick,
+              workers: opts.workers,
+              instances: opts.instances,
+              params: opts.params,
+            },
+            parameters: {},
+            figures: {},
+            headline: {},
+          };
+          try {
+            const result = await runOne(scenario, ctx, opts.workers);
+            Object.assign(record, {
+              parameters: result.parameters,
+              figures: result.figures,
+              headline: result.headline,
+            });
+            if (options.baseline && scenario.baseline) {
+              relayCtx ??= await relayContext();
+              ctx.log(`${name} against the bare relay`);
+              const base = await runOne(scenario, relayCtx, opts.workers);
+              record.baseline = { target: relay?.description ?? 'relay', ...base };
+              record.ratio_to_baseline = ratios(result.headline, base.headline);
+              if (name === 'ramp' && result.series && base.series) {
+                writeSvg(options, modeName, stamp, result.series, base.series);
+              }
+            } else if (name === 'ramp' && result.series) {
+              writeSvg(options, modeName, stamp, result.series);
+            }
+          } catch (error) {
+            record.error = error instanceof Error ? error.message : String(error);
+            ctx.log(`${name} failed: ${record.error}`);
+          }
+          record.finished_at = new Date().toISOString();
+          const file = writeRecord(options.resultsDir, record, stamp);
+          ctx.log(`wrote ${file}`);
+          records.push(record);
+        }
+      } finally {
+        await target.stop();
+      }
+    }
+  } finally {
+    await relay?.stop();
+  }
+  const summary = `# Bench ${stamp} (${machine.cpus} CPUs, ${machine.memory_gb} GB, Node ${machine.node}, load ${machine.load_average_at_start.join(' ')})\n\n${markdownSummary(records)}`;
+  console.log(summary);
+  writeText(options.resultsDir, `summary-${stamp}.md`, summary);
+  process.exitCode = records.some((r) => r.error) ? 1 : 0;
+}
+
+function writeSvg(
+  options: Options,
+  mode: string,
+  stamp: string,
+  tma: NonNullable<ScenarioResult['series']>,
+  relay?: NonNullable<ScenarioResult['series']>,
+): void {
+  const series = [{ name: `TMA ${mode}`, points: tma }, ...(relay ? [{ name: 'relay', points: relay }] : [])];
+  const file = writeText(
+    options.resultsDir,
+    `ramp-${mode}-${stamp}.svg`,
+    rampSvg(`ramp: latency vs load (${mode})`, series),
+  );
+  console.error(`[bench] wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,54 @@
+// idle: N sockets connected and held; memory per socket, connect rate, idle CPU.
+
+import type { ScenarioContext, ScenarioResult } from '../lib/context.js';
+import { ServerMeter, wait } from '../lib/context.js';
+import { round, sampleAll } from '../lib/proc.js';
+import type { ClientSpec } from '../lib/protocol.js';
+import type { LoadGenerator } from '../lib/workers.js';
+
+export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<ScenarioResult> {
+  const sockets = ctx.param('sockets', 1000, 10_000);
+  // Several sockets per user (devices), since seeding a user costs two argon2id hashes.
+  const userCount = Math.min(sockets, ctx.param('users', 20, 200));
+  const holdS = ctx.param('duration', 10, 30);
+  const users = await ctx.users(userCount);
+  const conversations = await ctx.groups(Array.from({ length: Math.floor(userCount / 10) }, () => 10));
+  const memberOf = new Map<string, string[]>();
+  for (const c of conversations)
+    for (const id of c.memberIds) memberOf.set(id, [...(memberOf.get(id) ?? []), c.id]);
+  const clients: ClientSpec[] = Array.from({ length: sockets }, (_, i) => {
+    const u = users[i % users.length] as (typeof users)[number];
+    return { userId: u.id, token: u.token, conversations: memberOf.get(u.id) ?? [], sendTo: null };
+  });
+  await wait(2000);
+  const before = sampleAll(ctx.target.pids());
+  ctx.log(`idle: connecting ${sockets} sockets (${userCount} users)`);
+  const connect = await gen.connect(ctx.target.urls[0] as string, ctx.target.kind, clients, {
+    concurrency: 50,
+  });
+  await wait(3000);
+  const meter = new ServerMeter(ctx.target);
+  await wait(holdS * 1000);
+  const held = meter.read();
+  const after = sampleAll(ctx.target.pids());
+  const perSocketKb = connect.ok ? round((after.rssBytes - before.rssBytes) / connect.ok / 1024, 1) : 0;
+  return {
+    parameters: { sockets, users: userCount, hold_s: holdS },
+    figures: {
+      connect,
+      rss_before_mb: round(before.rssBytes / 1024 / 1024, 1),
+      rss_after_mb: round(after.rssBytes / 1024 / 1024, 1),
+      rss_per_socket_kb: perSocketKb,
+      idle_cpu_seconds: held.cpu_seconds,
+      idle_cores_busy: held.cores_busy,
+    },
+    headline: {
+      sockets: connect.ok,
+      failed: connect.failed,
+      'connects/s': connect.connects_per_second,
+      'KB/socket': perSocketKb,
+      'idle cores busy': held.cores_busy,
+      'server RSS MB': round(after.rssBytes / 1024 / 1024, 1),
+    },
+  };
+}
