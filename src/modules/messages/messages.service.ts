@@ -1,6 +1,7 @@
 // Messages: idempotent send (by client_id), replies, forwards, edits within the window, soft deletes, history.
 
-import type { MessageRow, MessageType } from '../../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { DB, MessageRow, MessageType } from '../../db/schema.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -39,6 +40,17 @@ export interface HistoryInput {
   cursor?: string;
 }
 
+/** Runs inside the transaction that stores or edits a message's content (e.g. to enqueue a link-preview job). */
+export type ContentHook = (
+  trx: Transaction<DB>,
+  written: {
+    message_id: string;
+    conversation_id: string;
+    content: string | null;
+    kind: 'created' | 'edited';
+  },
+) => Promise<void>;
+
 type HistoryCursor = { before_seq: number } | { after_seq: number };
 
 const isHistoryCursor = (v: unknown): v is HistoryCursor =>
@@ -73,6 +85,7 @@ function normaliseContent(content: string | null | undefined, type: MessageType)
 export class MessagesService {
   readonly repo: MessagesRepository;
   private readonly blocks: BlocksRepository;
+  private readonly contentHooks: ContentHook[] = [];
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -80,6 +93,15 @@ export class MessagesService {
   ) {
     this.repo = new MessagesRepository(deps.db);
     this.blocks = new BlocksRepository(deps.db);
+  }
+
+  /** Registers a hook run inside every send/edit transaction; a hook that throws rolls the write back. */
+  onContentWritten(hook: ContentHook): void {
+    this.contentHooks.push(hook);
+  }
+
+  private async runHooks(trx: Transaction<DB>, written: Parameters<ContentHook>[1]): Promise<void> {
+    for (const hook of this.contentHooks) await hook(trx, written);
   }
 
   async send(
@@ -139,8 +161,8 @@ export class MessagesService {
 
     let row: MessageRow;
     try {
-      row = await this.deps.db.transaction().execute((trx) =>
-        appendMessage(trx, {
+      row = await this.deps.db.transaction().execute(async (trx) => {
+        const stored = await appendMessage(trx, {
           conversation_id: conversationId,
           sender_id: actor.userId,
           type,
@@ -149,8 +171,15 @@ export class MessagesService {
           client_id: input.client_id ?? null,
           reply_to_id: input.reply_to_id ?? null,
           forwarded_from_id: input.forwarded_from_id ?? null,
-        }),
-      );
+        });
+        await this.runHooks(trx, {
+          message_id: stored.id,
+          conversation_id: conversationId,
+          content: stored.content,
+          kind: 'created',
+        });
+        return stored;
+      });
     } catch (error) {
       if (!(error instanceof DuplicateClientIdError) || !input.client_id) throw error;
       // A concurrent retry won the race; our seq was rolled back with the transaction.
@@ -214,6 +243,12 @@ export class MessagesService {
     checkMetadata(input.metadata);
     const seq = await this.deps.db.transaction().execute(async (trx) => {
       await this.repo.updateContent(messageId, content ?? '', input.metadata, trx);
+      await this.runHooks(trx, {
+        message_id: messageId,
+        conversation_id: row.conversation_id,
+        content,
+        kind: 'edited',
+      });
       return appendConversationEvent(trx, {
         conversation_id: row.conversation_id,
         type: 'message.updated',
