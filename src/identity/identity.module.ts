@@ -6,6 +6,7 @@ import { authRoutes } from './auth.routes.js';
 import { AuthLimiter } from './auth-limiter.js';
 import { resolveJwtSecret } from './jwt-secret.js';
 import { LocalAuthService } from './local-auth.service.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { registerTmsIdentity } from './tms.module.js';
 
 export async function registerIdentity(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -16,7 +17,23 @@ export async function registerIdentity(app: FastifyInstance, ctx: AppContext): P
     ctx.authenticator = tokens;
     const service = new LocalAuthService(ctx, tokens, limiter);
     await app.register(authRoutes, { prefix: '/api/v1', service });
+    scheduleSessionCleanup(ctx);
     return;
   }
   await registerTmsIdentity(app, ctx);
+}
+
+const CLEANUP_EVERY_MS = 3_600_000;
+/** Expired refresh tokens are kept a day longer, so a late reuse is still recognised as reuse. */
+const EXPIRED_GRACE_MS = 86_400_000;
+
+function scheduleSessionCleanup(ctx: AppContext): void {
+  const sessions = new SessionsRepository(ctx.db);
+  const timer = setInterval(() => {
+    sessions
+      .deleteExpired(new Date(Date.now() - EXPIRED_GRACE_MS))
+      .catch((err: Error) => ctx.logger.warn({ err: { message: err.message } }, 'session cleanup failed'));
+  }, CLEANUP_EVERY_MS);
+  timer.unref();
+  ctx.onClose(() => clearInterval(timer));
 }

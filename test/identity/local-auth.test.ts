@@ -336,6 +336,15 @@ describe('POST /auth/logout', () => {
   });
 });
 
+describe('API documentation', () => {
+  it('lists the auth routes with public ones carrying no security requirement', async () => {
+    const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(spec.paths['/api/v1/auth/login'].post.security).toEqual([]);
+    expect(spec.paths['/api/v1/auth/register'].post.responses['201']).toBeDefined();
+    expect(spec.paths['/api/v1/auth/me'].get.security).toBeUndefined();
+  });
+});
+
 describe('auth rate limits', () => {
   let limited: FastifyInstance;
   beforeAll(async () => {
