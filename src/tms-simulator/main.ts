@@ -1,6 +1,13 @@
 // `npm run tms:dev`: runs the TMS simulator standalone for local development against AUTH_MODE=tms.
 import { DEFAULT_SIM_SECRET, startTmsSimulator } from './simulator.js';
 
+if (process.env.NODE_ENV === 'production') {
+  process.stderr.write(
+    'The TMS simulator mints tokens for anyone: it refuses to run with NODE_ENV=production.\n',
+  );
+  process.exit(1);
+}
+
 const port = Number(process.env.TMS_SIM_PORT ?? 4100);
 const sim = await startTmsSimulator({
   port,
