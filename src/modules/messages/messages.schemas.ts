@@ -3,6 +3,8 @@ import { type TSchema, Type } from 'typebox';
 import { LimitQuery } from '../../http/envelope.js';
 
 export const MAX_CONTENT_LENGTH = 10_000;
+/** Schema cap before trimming: leaves room for surrounding whitespace; the exact limit applies after trim. */
+const MAX_RAW_CONTENT_LENGTH = MAX_CONTENT_LENGTH + 1_000;
 /** Serialised size cap of `metadata` (bytes of JSON). */
 export const MAX_METADATA_BYTES = 16 * 1024;
 
@@ -49,7 +51,7 @@ export const ConversationIdParams = Type.Object({ id: Type.String({ format: 'uui
 
 export const SendMessageBody = Type.Object(
   {
-    content: Type.Optional(Type.String({ maxLength: MAX_CONTENT_LENGTH })),
+    content: Type.Optional(Type.String({ maxLength: MAX_RAW_CONTENT_LENGTH })),
     type: Type.Optional(
       Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file'), Type.Literal('voice')]),
     ),
@@ -63,7 +65,7 @@ export const SendMessageBody = Type.Object(
 
 export const EditMessageBody = Type.Object(
   {
-    content: Type.String({ maxLength: MAX_CONTENT_LENGTH }),
+    content: Type.String({ maxLength: MAX_RAW_CONTENT_LENGTH }),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
   },
   { additionalProperties: false },

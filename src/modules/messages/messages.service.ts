@@ -70,7 +70,8 @@ function checkMetadata(metadata: Record<string, unknown> | undefined): void {
 /** Trimmed text; text messages need 1..10,000 characters, other types may carry an empty caption (null). */
 function normaliseContent(content: string | null | undefined, type: MessageType): string | null {
   const trimmed = content?.trim() ?? '';
-  if (trimmed.length > MAX_CONTENT_LENGTH) {
+  // Characters as people count them (code points), like the schema's maxLength.
+  if (trimmed.length > MAX_CONTENT_LENGTH && [...trimmed].length > MAX_CONTENT_LENGTH) {
     throw new ValidationError(`content must be at most ${MAX_CONTENT_LENGTH} characters`, {
       field: 'content',
     });

@@ -120,6 +120,7 @@ describe('POST /conversations/:id/messages', () => {
       [{ content: '   \n ' }, 'content'],
       [{}, 'content'],
       [{ content: 'x'.repeat(10_001) }, 'content'],
+      [{ content: 'x'.repeat(20_000) }, 'content'],
       [{ content: 5 }, 'content'],
       [{ content: 'x', type: 'system' }, 'type'],
       [{ content: 'x', client_id: 'abc' }, 'client_id'],
@@ -151,9 +152,18 @@ describe('POST /conversations/:id/messages', () => {
     expect(events).toEqual([]);
   });
 
-  it('accepts exactly 10,000 characters', async () => {
+  it('accepts exactly 10,000 characters after trimming', async () => {
     const m = await sendText(app, alice, group.id, 'y'.repeat(10_000));
     expect(m.content).toHaveLength(10_000);
+    // Counted after trimming, in characters (code points), not UTF-16 units.
+    const padded = await sendText(app, alice, group.id, `  ${'z'.repeat(10_000)}  `);
+    expect(padded.content).toHaveLength(10_000);
+    const emoji = await sendText(app, alice, group.id, '😀'.repeat(10_000));
+    expect([...(emoji.content ?? '')]).toHaveLength(10_000);
+    const tooMany = await call(app, alice, 'POST', `/conversations/${group.id}/messages`, {
+      content: '😀'.repeat(10_001),
+    });
+    expect(tooMany.statusCode).toBe(400);
   });
 
   it('answers 404 to a non-member and to an unknown conversation', async () => {
