@@ -46,16 +46,21 @@ export class AuthLimiter {
   /** Counts an attempt from this IP and refuses a username whose failure budget is spent. */
   async beforeAttempt(ip: string, username: string | undefined): Promise<void> {
     await this.byIp.consume(ip).catch(rejected);
-    if (username === undefined) return;
-    const state = await this.byUsername.get(username.toLowerCase());
+    if (username !== undefined) await this.ensureAllowed(username);
+  }
+
+  /** Refuses a name (or `id:<user id>`) whose failure budget is spent. */
+  async ensureAllowed(key: string): Promise<void> {
+    const state = await this.byUsername.get(key.toLowerCase());
     if (state && state.consumedPoints >= this.perMinute) {
       throw new RateLimitedError(state.msBeforeNext / 1000);
     }
   }
 
-  /** Counts a failure against the username. */
-  async failed(username: string | undefined): Promise<void> {
-    if (username === undefined) return;
-    await this.byUsername.consume(username.toLowerCase()).catch(() => undefined);
+  /** Counts a failure against each key (the name typed, and the account it named). */
+  async failed(...keys: Array<string | undefined>): Promise<void> {
+    for (const key of keys) {
+      if (key !== undefined) await this.byUsername.consume(key.toLowerCase()).catch(() => undefined);
+    }
   }
 }

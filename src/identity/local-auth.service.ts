@@ -97,8 +97,11 @@ export class LocalAuthService implements AuthService {
       await this.limiter.failed(identifier);
       throw invalidCredentials();
     }
+    // Keyed by account too, so alternating username and email does not double the budget.
+    const accountKey = `id:${user.id}`;
+    await this.limiter.ensureAllowed(accountKey);
     if (!(await verifyPassword(user.password_hash, input.password))) {
-      await this.limiter.failed(identifier);
+      await this.limiter.failed(identifier, accountKey);
       throw invalidCredentials();
     }
     if (user.deactivated_at) throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');

@@ -389,6 +389,27 @@ describe('auth rate limits', () => {
     expect(other.statusCode).toBe(401);
   });
 
+  it('counts failures by account, whether the username or the email was typed', async () => {
+    await limited.inject({
+      method: 'POST',
+      url: '/api/v1/auth/register',
+      payload: { username: 'twofaced', password: 'the right password', email: 'two@example.test' },
+      remoteAddress: '10.7.0.1',
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const payload = i % 2 === 0 ? { username: 'twofaced' } : { email: 'two@example.test' };
+      const res = await limited.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { ...payload, password: `wrong ${i}` },
+        remoteAddress: `10.7.1.${i}`,
+      });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
   it('limits attempts per IP across usernames', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) {
