@@ -39,9 +39,18 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function adapterClients(ctx: AppContext, url: string): { pub: Redis; sub: Redis } {
   const pub = connectRedis(url, ctx.logger, 'io-pub');
   const sub = connectRedis(url, ctx.logger, 'io-sub');
-  const publish = pub.publish.bind(pub) as (channel: string, message: string | Buffer) => Promise<number>;
-  (pub as unknown as { publish: typeof publish }).publish = (channel, message) =>
-    publish(channel, message).catch(() => 0);
+  // The adapter fires these without awaiting them; a rejection must not become an unhandled one.
+  const guard = (
+    client: Redis,
+    method: 'publish' | 'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe',
+  ) => {
+    const target = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = target[method]!.bind(client);
+    target[method] = (...args: unknown[]) => original(...args).catch(() => 0);
+  };
+  guard(pub, 'publish');
+  for (const method of ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'] as const)
+    guard(sub, method);
   return { pub, sub };
 }
 
