@@ -25,7 +25,7 @@ export async function appendConversationEvent(
     .updateTable('conversations')
     .set((eb) => ({
       last_seq: eb('last_seq', '+', 1),
-      ...(input.is_message ? { last_message_at: sql<Date>`now()` } : {}),
+      ...(input.is_message ? { last_message_at: sql<Date>`GREATEST(last_message_at, now())` } : {}),
     }))
     .where('id', '=', input.conversation_id)
     .returning('last_seq')
