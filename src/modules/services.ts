@@ -35,7 +35,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
   const messages = new MessagesService(ctx, conversations);
   return {
     conversations,
-    conversationMembers: new MembersService(conversations),
+    conversationMembers: new MembersService(ctx, conversations),
     messages,
     receipts: new ReceiptsService(ctx, conversations, messages),
     sync: new SyncService(ctx, conversations),

@@ -50,7 +50,7 @@ export class ConversationsService {
   private readonly blocks: BlocksRepository;
   private readonly friends: FriendsRepository;
 
-  constructor(readonly deps: ServiceDeps) {
+  constructor(private readonly deps: ServiceDeps) {
     this.repo = new ConversationsRepository(deps.db);
     this.members = new MembersRepository(deps.db);
     this.messages = new MessagesRepository(deps.db);
@@ -267,6 +267,7 @@ export class ConversationsService {
     await this.publishCreatedMessages(systemId ? [systemId] : []);
     return this.get(actor, conversationId);
   }
+
   // ---- helpers ----
 
   /** Membership with admin rights in a group: 404 outsiders, 422 DMs, 403 plain members. */

@@ -5,13 +5,16 @@ import type { Actor } from '../../identity/actor.js';
 import { appendMessage } from '../messages/append-message.js';
 import { appendConversationEvent } from './conversation-events.js';
 import type { ConversationView, MuteInput } from './conversations.schemas.js';
-import { type ConversationsService, MUTED_FOREVER } from './conversations.service.js';
+import { type ConversationsService, MUTED_FOREVER, type ServiceDeps } from './conversations.service.js';
 import type { MembersRepository } from './members.repository.js';
 
 export class MembersService {
   private readonly members: MembersRepository;
 
-  constructor(private readonly conversations: ConversationsService) {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly conversations: ConversationsService,
+  ) {
     this.members = conversations.members;
   }
 
@@ -19,7 +22,7 @@ export class MembersService {
     await this.conversations.requireGroupAdmin(actor, conversationId);
     const wanted = [...new Set(memberIds)].filter((id) => id !== actor.userId);
     await this.conversations.checkAddable(actor, wanted);
-    const result = await this.conversations.deps.db.transaction().execute(async (trx) => {
+    const result = await this.deps.db.transaction().execute(async (trx) => {
       await this.conversations.repo.lockById(conversationId, trx);
       const current = new Set(await this.members.currentMemberIds(conversationId, trx));
       const added = wanted.filter((id) => !current.has(id));
@@ -47,7 +50,7 @@ export class MembersService {
       return { seq, added, systemId: message.id };
     });
     if (result) {
-      this.conversations.deps.bus.publish('member.added', {
+      this.deps.bus.publish('member.added', {
         conversation_id: conversationId,
         seq: result.seq,
         user_ids: result.added,
@@ -65,7 +68,7 @@ export class MembersService {
     role: 'admin' | 'member',
   ): Promise<ConversationView> {
     await this.conversations.requireGroupAdmin(actor, conversationId);
-    const seq = await this.conversations.deps.db.transaction().execute(async (trx) => {
+    const seq = await this.deps.db.transaction().execute(async (trx) => {
       await this.conversations.repo.lockById(conversationId, trx);
       const members = await this.members.currentMembersOf([conversationId], trx);
       const target = members.find((m) => m.user_id === userId);
@@ -83,7 +86,7 @@ export class MembersService {
       });
     });
     if (seq !== undefined) {
-      this.conversations.deps.bus.publish('member.updated', {
+      this.deps.bus.publish('member.updated', {
         conversation_id: conversationId,
         seq,
         user_id: userId,
@@ -103,7 +106,7 @@ export class MembersService {
     }
     if (!leaving && member.role !== 'admin') throw new ForbiddenError('Group admins only', 'admin_required');
     const reason = leaving ? 'left' : 'removed';
-    const result = await this.conversations.deps.db.transaction().execute(async (trx) => {
+    const result = await this.deps.db.transaction().execute(async (trx) => {
       await this.conversations.repo.lockById(conversationId, trx);
       const members = await this.members.currentMembersOf([conversationId], trx);
       const target = members.find((m) => m.user_id === userId);
@@ -138,7 +141,7 @@ export class MembersService {
       }
       return { seq, systemId: message.id, promoted };
     });
-    this.conversations.deps.bus.publish('member.removed', {
+    this.deps.bus.publish('member.removed', {
       conversation_id: conversationId,
       seq: result.seq,
       user_id: userId,
@@ -147,7 +150,7 @@ export class MembersService {
     });
     await this.conversations.publishCreatedMessages([result.systemId]);
     if (result.promoted) {
-      this.conversations.deps.bus.publish('member.updated', {
+      this.deps.bus.publish('member.updated', {
         conversation_id: conversationId,
         seq: result.promoted.seq,
         user_id: result.promoted.user_id,
@@ -175,7 +178,7 @@ export class MembersService {
     }
     await this.members.setMutedUntil(conversationId, actor.userId, until);
     const mutedUntil = until ? until.toISOString() : null;
-    this.conversations.deps.bus.publish('member.muted', {
+    this.deps.bus.publish('member.muted', {
       conversation_id: conversationId,
       user_id: actor.userId,
       muted_until: mutedUntil,
