@@ -1,5 +1,6 @@
 // TMS-mode helpers: a real TMS simulator over HTTP and a TMA app configured against it.
 import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../src/config.js';
 import { type TmsIdentity, tmsIdentityOf } from '../../src/identity/tms.module.js';
 import {
   type MintOptions,
@@ -27,20 +28,27 @@ export function startTestTms(options: TmsSimulatorOptions = {}): Promise<TmsSimu
 }
 
 /** TMA in AUTH_MODE=tms against `sim` (HS256 with the simulator's secret, plus its JWKS). */
-export function buildTmsApp(sim: TmsSimulator, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  return buildTestApp({
-    AUTH_MODE: 'tms',
-    TMS_API_URL: sim.url,
-    TMS_API_KEY: 'tms-test-api-key',
-    TMS_JWKS_URL: sim.jwksUrl,
-    TMS_JWT_ISSUER: TMS_TEST_ISSUER,
-    TMS_JWT_AUDIENCE: TMS_TEST_AUDIENCE,
-    TMS_WEBHOOK_SECRET: TMS_TEST_WEBHOOK_SECRET,
-    TMS_JWKS_COOLDOWN_MS: '0',
-    TMS_TIMEOUT_MS: '1000',
-    JWT_SECRET: sim.jwtSecret,
-    ...env,
-  });
+export function buildTmsApp(
+  sim: TmsSimulator,
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+): Promise<FastifyInstance> {
+  return buildTestApp(
+    {
+      AUTH_MODE: 'tms',
+      TMS_API_URL: sim.url,
+      TMS_API_KEY: 'tms-test-api-key',
+      TMS_JWKS_URL: sim.jwksUrl,
+      TMS_JWT_ISSUER: TMS_TEST_ISSUER,
+      TMS_JWT_AUDIENCE: TMS_TEST_AUDIENCE,
+      TMS_WEBHOOK_SECRET: TMS_TEST_WEBHOOK_SECRET,
+      TMS_JWKS_COOLDOWN_MS: '0',
+      TMS_TIMEOUT_MS: '1000',
+      JWT_SECRET: sim.jwtSecret,
+      ...env,
+    },
+    overrides,
+  );
 }
 
 /** `{authorization}` headers with a fresh TMS token for a simulator user. */
