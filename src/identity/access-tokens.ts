@@ -10,6 +10,12 @@ const CLOCK_TOLERANCE_S = 30;
 export const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
 export const deactivatedUserKey = (userId: string) => `auth:deactivated-user:${userId}`;
 
+/** Answers the revocation checks from the database while the shared cache is unreachable. */
+export type RevocationFallback = (
+  sessionId: string,
+  userId: string,
+) => Promise<{ revoked: boolean; deactivated: boolean }>;
+
 export class AccessTokens implements Authenticator {
   private readonly key: Uint8Array;
 
@@ -17,6 +23,7 @@ export class AccessTokens implements Authenticator {
     secret: string,
     private readonly ttlSeconds: number,
     private readonly cache: Cache,
+    private readonly fallback?: RevocationFallback,
   ) {
     this.key = new TextEncoder().encode(secret);
   }
@@ -55,10 +62,18 @@ export class AccessTokens implements Authenticator {
     if (typeof sub !== 'string' || typeof sid !== 'string') {
       throw new UnauthenticatedError('token_invalid', 'Access token is not valid');
     }
-    const [revoked, deactivated] = await Promise.all([
-      this.cache.get<boolean>(revokedSessionKey(sid)),
-      this.cache.get<boolean>(deactivatedUserKey(sub)),
-    ]);
+    let revoked: boolean | undefined;
+    let deactivated: boolean | undefined;
+    try {
+      [revoked, deactivated] = await Promise.all([
+        this.cache.get<boolean>(revokedSessionKey(sid)),
+        this.cache.get<boolean>(deactivatedUserKey(sub)),
+      ]);
+    } catch (error) {
+      // Cache down: one query per request instead of refusing everyone or trusting revoked tokens.
+      if (!this.fallback) throw error;
+      ({ revoked, deactivated } = await this.fallback(sid, sub));
+    }
     if (revoked) throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
     if (deactivated) throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');
     return { userId: sub, role, sessionId: sid };

@@ -13,7 +13,13 @@ export async function registerIdentity(app: FastifyInstance, ctx: AppContext): P
   const { config } = ctx;
   const limiter = new AuthLimiter(config.authRateLimitPerMinute, ctx.redis, config.redisKeyPrefix);
   if (config.authMode === 'local') {
-    const tokens = new AccessTokens(resolveJwtSecret(config), config.accessTokenTtlSeconds, ctx.cache);
+    const sessions = new SessionsRepository(ctx.db);
+    const tokens = new AccessTokens(
+      resolveJwtSecret(config),
+      config.accessTokenTtlSeconds,
+      ctx.cache,
+      (sid, userId) => sessions.revocationState(sid, userId),
+    );
     ctx.authenticator = tokens;
     const service = new LocalAuthService(ctx, tokens, limiter);
     await app.register(authRoutes, { prefix: '/api/v1', service });

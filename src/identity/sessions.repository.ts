@@ -51,6 +51,25 @@ export class SessionsRepository {
     return [...new Set(rows.map((r) => r.family_id))];
   }
 
+  /** Whether a login (family id, or a lone session id) still has a usable row, and its user is active. */
+  async revocationState(
+    sessionId: string,
+    userId: string,
+    trx: Executor = this.db,
+  ): Promise<{ revoked: boolean; deactivated: boolean }> {
+    const [live, user] = await Promise.all([
+      trx
+        .selectFrom('sessions')
+        .select('id')
+        .where((eb) => eb.or([eb('family_id', '=', sessionId), eb('id', '=', sessionId)]))
+        .where('revoked_at', 'is', null)
+        .limit(1)
+        .executeTakeFirst(),
+      trx.selectFrom('users').select('deactivated_at').where('id', '=', userId).executeTakeFirst(),
+    ]);
+    return { revoked: live === undefined, deactivated: !user || user.deactivated_at !== null };
+  }
+
   /** Records a webhook event id; false when it was seen before (a replay). */
   async recordWebhook(id: string, source: string, trx: Executor = this.db): Promise<boolean> {
     const result = await trx

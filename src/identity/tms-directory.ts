@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { newId } from '../db/ids.js';
 import type { DB, UserRow } from '../db/schema.js';
 import { isUniqueViolation, ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
+import type { Cache } from '../platform/cache.js';
 import type { Role } from './actor.js';
 import { clearUserDeactivated, markUserDeactivated } from './revocation.js';
 import { type TmsClient, TmsUnavailableError, type TmsUser } from './tms-client.js';
@@ -34,10 +35,15 @@ export const tmsUnavailable = () =>
   new ServiceUnavailableError('tms_unavailable', 'The identity provider (TMS) is unavailable', 5);
 
 export class TmsDirectory {
+  private readonly cache: Cache;
+
   constructor(
     private readonly ctx: AppContext,
     private readonly client: TmsClient,
-  ) {}
+    cache?: Cache,
+  ) {
+    this.cache = cache ?? ctx.cache;
+  }
 
   private get users() {
     return this.ctx.services.usersRepository;
@@ -53,11 +59,11 @@ export class TmsDirectory {
 
   /** The local user behind a TMS id, creating the row from the TMS profile at first sight. */
   async resolve(tmsId: string): Promise<TmsUserLink> {
-    const cached = await this.ctx.cache.get<TmsUserLink>(linkKey(tmsId));
+    const cached = await this.cache.get<TmsUserLink>(linkKey(tmsId));
     if (cached) return cached;
     const row = await this.users.findByTmsId(tmsId);
     if (row) return this.remember(tmsId, row);
-    let profile = await this.ctx.cache.get<TmsUser>(profileKey(tmsId));
+    let profile = await this.cache.get<TmsUser>(profileKey(tmsId));
     if (!profile) {
       try {
         profile = (await this.client.getUser(tmsId)) ?? undefined;
@@ -75,7 +81,7 @@ export class TmsDirectory {
     const found = new Map<string, TmsUser>();
     const missing: string[] = [];
     for (const id of new Set(tmsIds)) {
-      const cached = await this.ctx.cache.get<TmsUser>(profileKey(id));
+      const cached = await this.cache.get<TmsUser>(profileKey(id));
       if (cached) found.set(id, cached);
       else missing.push(id);
     }
@@ -83,7 +89,7 @@ export class TmsDirectory {
       try {
         for (const profile of await this.client.getUsers(missing)) {
           found.set(profile.id, profile);
-          await this.ctx.cache.set(profileKey(profile.id), profile, this.ttl);
+          await this.cache.set(profileKey(profile.id), profile, this.ttl);
         }
       } catch (error) {
         if (!(error instanceof TmsUnavailableError)) throw error;
@@ -136,10 +142,10 @@ export class TmsDirectory {
     } else {
       row = await this.insert(profile, { ...fields, deactivated_at: inactive ? new Date() : null }, db);
     }
-    await this.ctx.cache.set(profileKey(profile.id), profile, this.ttl);
+    await this.cache.set(profileKey(profile.id), profile, this.ttl);
     await this.remember(profile.id, row);
-    if (inactive) await markUserDeactivated(this.ctx.cache, row.id, this.ctx.config.accessTokenTtlSeconds);
-    else await clearUserDeactivated(this.ctx.cache, row.id);
+    if (inactive) await markUserDeactivated(this.cache, row.id, this.ctx.config.accessTokenTtlSeconds);
+    else await clearUserDeactivated(this.cache, row.id);
     if (existing && changed) {
       if (inactive && existing.deactivated_at === null)
         this.ctx.bus.publish('user.deactivated', { user_id: row.id });
@@ -151,25 +157,25 @@ export class TmsDirectory {
   /** user.deactivated / user.deleted: access is refused at once; the row stays for history. */
   async deactivate(tmsId: string): Promise<void> {
     const existing = await this.users.findByTmsId(tmsId);
-    await this.ctx.cache.delete(profileKey(tmsId));
+    await this.cache.delete(profileKey(tmsId));
     if (!existing) return;
     const row = existing.deactivated_at
       ? existing
       : ((await this.users.update(existing.id, { deactivated_at: new Date() })) ?? existing);
     await this.remember(tmsId, row);
-    await markUserDeactivated(this.ctx.cache, row.id, this.ctx.config.accessTokenTtlSeconds);
+    await markUserDeactivated(this.cache, row.id, this.ctx.config.accessTokenTtlSeconds);
     if (!existing.deactivated_at) this.ctx.bus.publish('user.deactivated', { user_id: row.id });
   }
 
   /** The local id of a TMS user when one exists (no TMS call). */
   async localIdOf(tmsId: string): Promise<string | undefined> {
-    const cached = await this.ctx.cache.get<TmsUserLink>(linkKey(tmsId));
+    const cached = await this.cache.get<TmsUserLink>(linkKey(tmsId));
     return cached?.userId ?? (await this.users.findByTmsId(tmsId))?.id;
   }
 
   private async remember(tmsId: string, row: UserRow): Promise<TmsUserLink> {
     const link: TmsUserLink = { userId: row.id, role: row.role, deactivated: row.deactivated_at !== null };
-    await this.ctx.cache.set(linkKey(tmsId), link, this.ttl);
+    await this.cache.set(linkKey(tmsId), link, this.ttl);
     return link;
   }
 

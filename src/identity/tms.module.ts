@@ -9,6 +9,7 @@ import { TmsDirectory } from './tms-directory.js';
 import { TmsSync } from './tms-sync.js';
 import { tmsWebhookRoutes } from './tms-webhook.routes.js';
 import { TmsWebhooks } from './tms-webhooks.js';
+import { TolerantCache } from './tolerant-cache.js';
 
 export interface TmsIdentity {
   client: TmsClient;
@@ -28,8 +29,10 @@ export async function registerTmsIdentity(app: FastifyInstance, ctx: AppContext)
   const config = ctx.config.tms;
   if (!config) throw new Error('AUTH_MODE=tms needs the TMS configuration');
   const client = new TmsClient(config, ctx.logger);
-  const directory = new TmsDirectory(ctx, client);
-  const authenticator = new TmsAuthenticator(config, ctx.config.jwtSecret, ctx.cache, directory);
+  // Reads on the request path survive a cache outage (known users are then read from the database).
+  const tolerant = new TolerantCache(ctx.cache, ctx.logger);
+  const directory = new TmsDirectory(ctx, client, tolerant);
+  const authenticator = new TmsAuthenticator(config, ctx.config.jwtSecret, tolerant, directory);
   ctx.authenticator = authenticator;
 
   const sync = new TmsSync(ctx, client, directory);
