@@ -26,6 +26,11 @@ export class Fanout {
   constructor(
     private readonly io: Io,
     private readonly metrics: RealtimeMetrics,
+    /**
+     * With the Redis adapter, socketsJoin/socketsLeave/disconnectSockets only take effect here once the
+     * request comes back from Redis (and never while Redis is down): apply them locally first.
+     */
+    private readonly multiInstance = false,
   ) {}
 
   addTransport(transport: RoomTransport): void {
@@ -53,19 +58,17 @@ export class Fanout {
   /** Adds every socket in `from` (e.g. user:{id}) to `to` rooms, adapter-wide. */
   join(from: readonly string[], to: readonly string[]): void {
     if (from.length === 0) return;
-    this.io
-      .of('/messaging')
-      .in([...from])
-      .socketsJoin([...to]);
+    const nsp = this.io.of('/messaging');
+    nsp.local.in([...from]).socketsJoin([...to]);
+    if (this.multiInstance) nsp.in([...from]).socketsJoin([...to]);
     for (const t of this.transports) t.join(from, to);
   }
 
   leave(from: readonly string[], to: readonly string[]): void {
     if (from.length === 0) return;
-    this.io
-      .of('/messaging')
-      .in([...from])
-      .socketsLeave([...to]);
+    const nsp = this.io.of('/messaging');
+    nsp.local.in([...from]).socketsLeave([...to]);
+    if (this.multiInstance) nsp.in([...from]).socketsLeave([...to]);
     for (const t of this.transports) t.leave(from, to);
   }
 
@@ -74,7 +77,8 @@ export class Fanout {
     for (const name of NAMESPACES) {
       const nsp = this.io.of(name);
       nsp.to(target).emit('session_ended', { code });
-      nsp.in(target).disconnectSockets(true);
+      nsp.local.in(target).disconnectSockets(true);
+      if (this.multiInstance) nsp.in(target).disconnectSockets(true);
     }
     for (const t of this.transports) t.disconnect([target], code);
   }

@@ -90,7 +90,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     counts['/ws'] = gateway?.size ?? 0;
     return counts;
   });
-  const fanout = new Fanout(io, metrics);
+  const fanout = new Fanout(io, metrics, adapterPair !== undefined);
   const repository = new RealtimeRepository(ctx.db);
   const store = ctx.redis
     ? new RedisPresence(ctx.redis, config.redisKeyPrefix, settings.presenceTtlMs)

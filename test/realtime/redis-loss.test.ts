@@ -80,6 +80,8 @@ describe.runIf(usingPostgres && usingRedis)(
       const sender = await connectSocket(one, alice.token);
       const local = await connectSocket(one, bob.token);
       const remote = await connectSocket(two, bob.token);
+      const dave = await createUser(one);
+      const daveSocket = await connectSocket(one, dave.token);
 
       const before = nextEvent<MessageView>(remote, 'new_message');
       await sendRest(one, alice, conversationId, 'with redis');
@@ -101,6 +103,11 @@ describe.runIf(usingPostgres && usingRedis)(
       await emitWithAck(local, 'join_conversation', { conversation_id: conversationId });
       await emitWithAck(sender, 'typing_start', { conversation_id: conversationId });
       expect(await typing).toMatchObject({ user_id: alice.user.id, typing: true });
+      // Room moves and session ends still apply to this instance's own sockets.
+      const ended = nextEvent(daveSocket, 'disconnect');
+      one.tma.bus.publish('session.revoked', { session_id: dave.sessionId, user_id: dave.user.id });
+      await ended;
+      expect(daveSocket.connected).toBe(false);
 
       redis = await startRedis(port);
       await expect.poll(async () => (await readiness(one)).status, { timeout: 10_000 }).toBe('ok');
