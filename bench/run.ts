@@ -111,13 +111,39 @@ function hasSearch(): boolean {
   return existsSync(resolve(ROOT, 'bench/search.ts'));
 }
 
-/** bench/search.ts (when present) exports `search(ctx)` returning a ScenarioResult. */
+/** bench/search.ts (owned by the search module) seeds its own PostgreSQL database and runs an in-process app. */
 async function searchScenario(): Promise<Scenario> {
   const path = resolve(ROOT, 'bench/search.ts');
-  const mod = (await import(path)) as { search?: (ctx: ScenarioContext) => Promise<ScenarioResult> };
-  if (typeof mod.search !== 'function') throw new Error('bench/search.ts does not export search(ctx)');
-  const run = mod.search;
-  return { run: (ctx) => run(ctx), baseline: false };
+  const mod = (await import(path)) as {
+    scenario?: { run(argv: string[]): Promise<Record<string, unknown>> };
+  };
+  const entry = mod.scenario;
+  if (!entry) throw new Error('bench/search.ts does not export scenario.run(argv)');
+  return {
+    baseline: false,
+    async run(ctx) {
+      if (ctx.options.mode !== 'production')
+        throw new Error('search runs in production mode only (PostgreSQL)');
+      process.env.DATABASE_URL ??= ctx.options.databaseUrl;
+      const figures = await entry.run(ctx.options.quick ? ['--quick'] : []);
+      const pick = (k: string) => (typeof figures[k] === 'number' ? (figures[k] as number) : 'n/a');
+      return {
+        parameters: {
+          messages: figures.messages,
+          queries: figures.queries,
+          concurrency: figures.concurrency,
+        },
+        figures,
+        headline: {
+          messages: pick('messages'),
+          'p50 ms': pick('p50_ms'),
+          'p95 ms': pick('p95_ms'),
+          'p99 ms': pick('p99_ms'),
+          'req/s': pick('throughput_rps'),
+        },
+      };
+    },
+  };
 }
 
 async function runOne(scenario: Scenario, ctx: ScenarioContext, workers: number): Promise<ScenarioResult> {
@@ -236,6 +262,11 @@ function writeSvg(
     rampSvg(`ramp: latency vs load (${mode})`, series),
   );
   console.error(`[bench] wrote ${file}`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // Exiting runs the exit hook that kills every server and relay the bench started.
+  process.on(signal, () => process.exit(130));
 }
 
 main().catch((error: unknown) => {

@@ -20,7 +20,9 @@ interface Incoming {
   content?: unknown;
   seq?: number;
 }
-type Ack = { ok: boolean; data?: { seq?: number; conversation_id?: string }; error?: { code?: string } };
+/** TMA acks `send_message` with `{message, created}`; the relay with the message itself. */
+type Ack = { ok: boolean; data?: { seq?: number; message?: { seq?: number } }; error?: { code?: string } };
+const ackSeq = (ack: Ack | undefined): number | undefined => ack?.data?.message?.seq ?? ack?.data?.seq;
 interface SyncAck {
   ok: boolean;
   data?: {
@@ -115,10 +117,12 @@ async function catchUp(client: Client): Promise<void> {
         for (const event of entry.events) set.add(event.seq);
         if (entry.has_more) more = true;
       }
+      if (process.env.BENCH_DEBUG) console.error('catch-up round', round, JSON.stringify(cursors), more);
       if (!more) break;
     }
     lastCaughtUpAt = Math.max(lastCaughtUpAt, Date.now());
-  } catch {
+  } catch (err) {
+    if (process.env.BENCH_DEBUG) console.error('catch-up failed', err);
     syncErrors += 1;
   } finally {
     client.syncing = false;
@@ -250,54 +254,57 @@ async function run(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   });
 }
 
-// restart: continuous sends, each retried with the same client_id until acknowledged.
+// restart: continuous sends, one in flight per client (a client's outbox), each retried with the same
+// client_id until acknowledged, so a restart can duplicate nothing and lose nothing.
 let flowing = false;
 let flowSent = 0;
 let flowRetries = 0;
-const pending = new Map<string, { client: Client; conversation_id: string; content: string }>();
+const pending = new Map<string, Client>();
 const ackedIds: Record<string, { conversation_id: string; seq: number }> = {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function attempt(id: string): void {
-  const p = pending.get(id);
-  if (!p) return;
-  if (!p.client.socket.connected) {
-    setTimeout(() => attempt(id), 250);
-    return;
-  }
-  p.client.socket
-    .timeout(3000)
-    .emitWithAck('send_message', { conversation_id: p.conversation_id, content: p.content, client_id: id })
-    .then((ack: Ack) => {
-      if (ack?.ok && ack.data && typeof ack.data.seq === 'number') {
-        ackedIds[id] = { conversation_id: p.conversation_id, seq: ack.data.seq };
+async function sendUntilAcked(
+  client: Client,
+  id: string,
+  conversation_id: string,
+  content: string,
+): Promise<void> {
+  pending.set(id, client);
+  for (let attempt = 0; ; ) {
+    if (!client.socket.connected) {
+      await sleep(250);
+      continue;
+    }
+    if (attempt++ > 0) flowRetries += 1;
+    try {
+      const ack = (await client.socket
+        .timeout(10_000)
+        .emitWithAck('send_message', { conversation_id, content, client_id: id })) as Ack;
+      const seq = ackSeq(ack);
+      if (ack?.ok && typeof seq === 'number') {
+        ackedIds[id] = { conversation_id, seq };
         pending.delete(id);
         return;
       }
-      flowRetries += 1;
-      setTimeout(() => attempt(id), 250);
-    })
-    .catch(() => {
-      flowRetries += 1;
-      setTimeout(() => attempt(id), 250);
-    });
+    } catch {
+      // Timed out or disconnected: retry with the same client_id.
+    }
+    await sleep(250);
+  }
 }
 
 function startFlow(intervalMs: number): void {
   flowing = true;
   for (const c of clients.filter((x) => x.spec.sendTo)) {
-    const loop = () => {
-      if (!flowing) return;
-      const id = randomUUID();
-      pending.set(id, {
-        client: c,
-        conversation_id: c.spec.sendTo as string,
-        content: encodeContent(0, nowMs()),
-      });
-      flowSent += 1;
-      attempt(id);
-      setTimeout(loop, intervalMs);
-    };
-    setTimeout(loop, Math.random() * intervalMs);
+    const conversation = c.spec.sendTo as string;
+    void (async () => {
+      await sleep(Math.random() * intervalMs);
+      while (flowing) {
+        flowSent += 1;
+        await sendUntilAcked(c, randomUUID(), conversation, encodeContent(0, nowMs()));
+        await sleep(intervalMs);
+      }
+    })();
   }
 }
 

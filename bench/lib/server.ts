@@ -65,6 +65,13 @@ export function benchEnv(port: number): Record<string, string> {
   };
 }
 
+/** Every process the bench started: killed when the runner exits, however it exits. */
+const spawned = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of spawned)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 interface Child {
   process: ChildProcess;
   url: string;
@@ -83,6 +90,8 @@ export function spawnReady(
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

@@ -105,18 +105,21 @@ export async function fanout(ctx: ScenarioContext, gen: LoadGenerator): Promise<
   const setup = await connectGroups(ctx, gen, groups, size);
   const meter = new ServerMeter(ctx.target);
   // A short warm-up phase (JIT, pools) that is not reported.
-  await measurePhase(gen, meter, 0, {
-    intervalMs,
-    durationS: 2,
-    drainMs: 500,
-    senders: setup.senders,
-    recipients: size - 1,
-  });
+  const warmupS = ctx.param('warmup', 2, 2);
+  if (warmupS > 0) {
+    await measurePhase(gen, meter, 0, {
+      intervalMs,
+      durationS: warmupS,
+      drainMs: 500,
+      senders: setup.senders,
+      recipients: size - 1,
+    });
+  }
   ctx.log(`fanout: ${groups} groups of ${size}, every member every ${intervalMs} ms for ${durationS} s`);
   const phase = await measurePhase(gen, meter, 1, {
     intervalMs,
     durationS,
-    drainMs: 3000,
+    drainMs: ctx.param('drain', 3000, 3000),
     senders: setup.senders,
     recipients: size - 1,
   });

@@ -61,8 +61,10 @@ export async function restart(ctx: ScenarioContext, gen: LoadGenerator): Promise
   const upAt = Date.now();
   ctx.log(`restart: instance ${victim} is back after ${upAt - killedAt} ms`);
   await wait(afterS * 1000);
+  ctx.log('restart: stopping the senders (unacknowledged sends are retried until stored)');
   const flows = await gen.stopFlow(30_000);
   await wait(1000);
+  ctx.log('restart: final catch-up and comparison with the server history');
   const collected = await gen.collect();
 
   const owner = users[0];

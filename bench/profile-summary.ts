@@ -1,0 +1,65 @@
+// `tsx bench/profile-summary.ts <file.cpuprofile> [top]`: self time by function and by package of a V8 CPU profile.
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a frame's code lives: a package under node_modules, a project file, or the runtime. */
+export function origin(url: string): string {
+  if (!url) return '(native/gc/idle)';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
+  }
+  if (url.startsWith('node:')) return 'node core';
+  const src = url.indexOf('/src/');
+  return src >= 0 ? url.slice(src + 1) : url;
+}
+
+export function summarise(profile: Profile, top = 25) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const total = [...self.values()].reduce((a, b) => a + b, 0) || 1;
+  const fn = new Map<string, number>();
+  const pkg = new Map<string, number>();
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = origin(url);
+    const key = `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
+    fn.set(key, (fn.get(key) ?? 0) + us);
+    pkg.set(where, (pkg.get(where) ?? 0) + us);
+  }
+  const rank = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, ms: Math.round(us / 1000), pct: Math.round((us / total) * 1000) / 10 }));
+  return { total_ms: Math.round(total / 1000), functions: rank(fn), origins: rank(pkg) };
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  const [file, top] = process.argv.slice(2);
+  if (!file) {
+    console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
+    process.exit(2);
+  }
+  const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(top ?? 25));
+  console.log(`total sampled: ${s.total_ms} ms\n\nby origin (self time):`);
+  for (const o of s.origins)
+    console.log(`${String(o.pct).padStart(5)}%  ${String(o.ms).padStart(6)} ms  ${o.name}`);
+  console.log('\nby function (self time):');
+  for (const f of s.functions)
+    console.log(`${String(f.pct).padStart(5)}%  ${String(f.ms).padStart(6)} ms  ${f.name}`);
+}

@@ -1,0 +1,245 @@
+// The bench runner's pieces: percentile maths, content encoding, address spreading, reports, and a tiny fanout.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createContext, type Options } from '../../bench/lib/context.js';
+import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js';
+import { cpuBetween, machineInfo, sampleProc } from '../../bench/lib/proc.js';
+import { decodeContent, encodeContent } from '../../bench/lib/protocol.js';
+import { markdownSummary, type RunRecord, rampSvg, ratios } from '../../bench/lib/report.js';
+import type { Target } from '../../bench/lib/server.js';
+import { LoadGenerator, sourceAddresses, spread } from '../../bench/lib/workers.js';
+import { fanout } from '../../bench/scenarios/fanout.js';
+import { stepPasses } from '../../bench/scenarios/ramp.js';
+import { buildTestApp } from '../helpers/app.js';
+import { listen } from '../helpers/sockets.js';
+
+describe('Histogram', () => {
+  it('matches exact percentiles within 1% over a wide range', () => {
+    const h = new Histogram();
+    const values: number[] = [];
+    let seed = 42;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const v = Math.round(Math.exp((seed / 2 ** 31) * 14)); // 1 µs .. ~1.2 s, log-spread
+      values.push(v);
+      h.record(v);
+    }
+    for (const p of [50, 90, 95, 99, 99.9]) {
+      const exact = exactPercentile(values, p);
+      expect(Math.abs(h.percentile(p) - exact)).toBeLessThanOrEqual(Math.max(1, exact * 0.01));
+    }
+    expect(h.percentile(100)).toBe(Math.max(...values));
+    expect(h.count).toBe(values.length);
+  });
+
+  it('is exact below 128 µs and reports min, max and mean', () => {
+    const h = new Histogram();
+    for (const v of [1, 2, 3, 4, 100]) h.record(v);
+    expect(h.percentile(50)).toBe(3);
+    expect(h.percentile(80)).toBe(4);
+    const s = h.summary();
+    expect(s).toMatchObject({ count: 5, min_ms: 0.001, max_ms: 0.1, mean_ms: 0.022 });
+  });
+
+  it('merges snapshots from several processes like one histogram', () => {
+    const a = new Histogram();
+    const b = new Histogram();
+    const all = new Histogram();
+    for (let i = 0; i < 1000; i++) {
+      (i % 2 ? a : b).record(i * 37);
+      all.record(i * 37);
+    }
+    const merged = Histogram.from(a.snapshot()).merge(b.snapshot());
+    expect(merged.summary()).toEqual(all.summary());
+  });
+
+  it('is all zeros when empty, and clamps negative values to zero', () => {
+    expect(new Histogram().summary().p99_ms).toBe(0);
+    const h = new Histogram();
+    h.record(-5);
+    expect(h.summary()).toMatchObject({ count: 1, max_ms: 0, p50_ms: 0 });
+  });
+
+  it('nearest-rank percentiles of small lists', () => {
+    expect(exactPercentile([5, 1, 3, 2, 4], 50)).toBe(3);
+    expect(exactPercentile([5, 1, 3, 2, 4], 99)).toBe(5);
+    expect(median([10, 30, 20, 40])).toBe(20);
+    expect(exactPercentile([], 50)).toBe(0);
+  });
+});
+
+describe('bench message content', () => {
+  it('round-trips the phase and the send time', () => {
+    expect(decodeContent(encodeContent(3, 1_700_000_000_123.456))).toEqual({
+      phase: 3,
+      sentAt: 1_700_000_000_123.456,
+    });
+  });
+
+  it('ignores content that is not a bench message', () => {
+    expect(decodeContent('hello')).toBeUndefined();
+    expect(decodeContent(42)).toBeUndefined();
+    expect(decodeContent('b|x|y')).toBeUndefined();
+    expect(decodeContent('b|1')).toBeUndefined();
+  });
+});
+
+describe('load spreading', () => {
+  it('uses at least two source addresses and one more per 5,000 sockets', () => {
+    expect(sourceAddresses(10)).toEqual(['127.0.0.2', '127.0.0.3']);
+    expect(sourceAddresses(12_000)).toHaveLength(3);
+    expect(sourceAddresses(10_000_000)).toHaveLength(250);
+  });
+
+  it('spreads clients round-robin over workers and addresses', () => {
+    const clients = Array.from({ length: 5 }, (_, i) => ({
+      userId: `u${i}`,
+      conversations: [],
+      sendTo: null,
+    }));
+    const lanes = spread(clients, 2, ['127.0.0.2', '127.0.0.3']);
+    expect(lanes.map((l) => l.map((c) => c.userId))).toEqual([
+      ['u0', 'u2', 'u4'],
+      ['u1', 'u3'],
+    ]);
+    expect(lanes[0]?.map((c) => c.localAddress)).toEqual(['127.0.0.2', '127.0.0.2', '127.0.0.2']);
+    expect(lanes[1]?.map((c) => c.localAddress)).toEqual(['127.0.0.3', '127.0.0.3']);
+  });
+});
+
+describe('process sampling', () => {
+  it('reads CPU time and RSS of a live process and nothing of a missing one', () => {
+    const a = sampleProc(process.pid);
+    let x = 0;
+    for (let i = 0; i < 5e6; i++) x += i;
+    const b = sampleProc(process.pid);
+    expect(x).toBeGreaterThan(0);
+    expect(a?.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(b && a && b.cpuMicros >= a.cpuMicros).toBe(true);
+    expect(cpuBetween(a!, b!).cpu_seconds).toBeGreaterThanOrEqual(0);
+    expect(sampleProc(2 ** 22 + 12_345)).toBeUndefined();
+    expect(machineInfo().cpus).toBeGreaterThan(0);
+  });
+});
+
+describe('reports', () => {
+  const record: RunRecord = {
+    scenario: 'fanout',
+    mode: 'embedded',
+    started_at: '',
+    finished_at: '',
+    machine: machineInfo(),
+    target: 't',
+    options: {},
+    parameters: {},
+    figures: {},
+    headline: { 'deliveries/s': 900, 'p99 ms': 12, lost: 0 },
+    baseline: {
+      target: 'relay',
+      parameters: {},
+      figures: {},
+      headline: { 'deliveries/s': 1000, 'p99 ms': 3, lost: 0 },
+    },
+  };
+
+  it('computes TMA/relay ratios of numeric figures the relay also has (never dividing by zero)', () => {
+    expect(ratios(record.headline, record.baseline?.headline ?? {})).toEqual({
+      'deliveries/s': 0.9,
+      'p99 ms': 4,
+    });
+  });
+
+  it('renders a markdown table with TMA, relay and ratio rows', () => {
+    const md = markdownSummary([{ ...record, ratio_to_baseline: { 'deliveries/s': 0.9 } }]);
+    expect(md).toContain('| run | deliveries/s | p99 ms | lost |');
+    expect(md).toContain('| fanout (embedded) | 900 | 12 | 0 |');
+    expect(md).toContain('| fanout (relay) | 1000 | 3 | 0 |');
+    expect(md).toContain('| fanout TMA/relay | 0.9 |  |  |');
+  });
+
+  it('draws the ramp chart as standalone SVG with one line per percentile and series', () => {
+    const points = [
+      { deliveries_per_s: 100, p50_ms: 1, p95_ms: 3, p99_ms: 5 },
+      { deliveries_per_s: 1000, p50_ms: 4, p95_ms: 40, p99_ms: 300 },
+    ];
+    const svg = rampSvg('ramp <test>', [
+      { name: 'TMA', points },
+      { name: 'relay', points },
+    ]);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(6);
+    expect(svg).toContain('ramp &lt;test&gt;');
+    expect(svg).not.toContain('NaN');
+  });
+
+  it('a ramp step passes only without loss, refusals or p99 over 250 ms', () => {
+    const step = {
+      latency: { p99_ms: 20 },
+      lost: 0,
+      ack_errors: {},
+      unacknowledged: 0,
+      messages_persisted_per_s: 100,
+      offered_messages_per_s: 100,
+    } as unknown as Parameters<typeof stepPasses>[0];
+    expect(stepPasses(step)).toBe(true);
+    expect(stepPasses({ ...step, lost: 1 })).toBe(false);
+    expect(stepPasses({ ...step, latency: { ...step.latency, p99_ms: 251 } })).toBe(false);
+    expect(stepPasses({ ...step, ack_errors: { rate_limited: 1 } })).toBe(false);
+    expect(stepPasses({ ...step, messages_persisted_per_s: 50 })).toBe(false);
+  });
+});
+
+describe('a tiny fanout against an in-process server', () => {
+  const gens: LoadGenerator[] = [];
+  afterAll(async () => {
+    for (const g of gens) await g.close();
+  });
+
+  it('delivers every persisted message to every other member and measures it', async () => {
+    const app = await buildTestApp({ SOCKET_MESSAGES_PER_SECOND: '1000' });
+    const url = await listen(app);
+    const target: Target = {
+      kind: 'tma',
+      description: 'in-process test app',
+      urls: [url],
+      pids: () => [process.pid],
+      kill: () => undefined,
+      restart: async () => undefined,
+      stop: async () => undefined,
+    };
+    const options: Options = {
+      scenarios: ['fanout'],
+      quick: true,
+      baseline: false,
+      mode: 'embedded',
+      instances: 1,
+      workers: 1,
+      databaseUrl: '',
+      redisUrl: '',
+      profile: false,
+      params: { groups: 2, size: 3, interval: 400, duration: 2, warmup: 0, drain: 1000 },
+      resultsDir: '/tmp',
+      tag: `t${Date.now().toString(36)}`,
+    };
+    const ctx = createContext(options, target);
+    const gen = LoadGenerator.start(1);
+    gens.push(gen);
+    const result = await fanout(ctx, gen);
+    const f = result.figures as {
+      messages_persisted: number;
+      deliveries_expected: number;
+      deliveries_received: number;
+      lost: number;
+      latency: { count: number; p99_ms: number };
+      connect: { ok: number };
+    };
+    expect(f.connect.ok).toBe(6);
+    expect(f.messages_persisted).toBeGreaterThan(0);
+    expect(f.deliveries_expected).toBe(f.messages_persisted * 2);
+    expect(f.deliveries_received).toBe(f.deliveries_expected);
+    expect(f.lost).toBe(0);
+    expect(f.latency.count).toBe(f.deliveries_received);
+    expect(f.latency.p99_ms).toBeGreaterThan(0);
+    expect(result.headline['lost']).toBe(0);
+  }, 60_000);
+});
