@@ -78,7 +78,8 @@ export class TmsSync {
           await this.directory.apply(profile, conn);
           applied++;
         }
-        if (cursor) await this.ctx.cache.set(CURSOR_KEY, cursor, CURSOR_TTL_S);
+        // An interrupted pass keeps the old cursor, so the next one sees the rest.
+        if (cursor && applied === users.length) await this.ctx.cache.set(CURSOR_KEY, cursor, CURSOR_TTL_S);
         await new SessionsRepository(conn).pruneWebhookReceipts(
           new Date(Date.now() - RECEIPT_RETENTION_MS),
           conn,

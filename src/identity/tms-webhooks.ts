@@ -44,7 +44,7 @@ export class TmsWebhooks {
     const expected = Buffer.from(
       `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`,
     );
-    const given = Buffer.from(signature);
+    const given = Buffer.from(signature.trim().toLowerCase());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new UnauthenticatedError('signature_invalid', 'Webhook signature does not match');
     }
