@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js';
 import { blocksRoutes } from './blocks/blocks.routes.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { friendsRoutes } from './friends/friends.routes.js';
+import { registerLinkPreviews } from './link-previews/link-previews.module.js';
 import { messagesRoutes } from './messages/messages.routes.js';
 import { searchRoutes } from './search/search.routes.js';
 import { syncRoutes } from './sync/sync.routes.js';
@@ -23,4 +24,5 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
     },
     { prefix: '/api/v1' },
   );
+  await registerLinkPreviews(ctx);
 }
