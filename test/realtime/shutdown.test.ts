@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
-import { type AckResult, connectSocket, connectWs, emitWithAck, nextEvent } from '../helpers/sockets.js';
+import {
+  type AckResult,
+  closeAllSockets,
+  connectSocket,
+  connectWs,
+  emitWithAck,
+  nextEvent,
+} from '../helpers/sockets.js';
 import { createGroup } from './fixtures.js';
 
 describe('graceful shutdown', () => {
@@ -48,5 +55,30 @@ describe('graceful shutdown', () => {
     expect((refused as { data?: { code: string } }).data?.code).toBe('server_shutting_down');
     await draining;
     await app.close();
+  });
+});
+
+describe('GET /metrics', () => {
+  it('reports sockets per namespace, events emitted and send-to-emit latency', async () => {
+    const app = await buildTestApp();
+    try {
+      const alice = await createUser(app);
+      const bob = await createUser(app);
+      const conversationId = await createGroup(app, alice, [bob]);
+      const socket = await connectSocket(app, alice.token);
+      await connectSocket(app, bob.token, '/calls');
+      const arrived = nextEvent(socket, 'new_message');
+      await emitWithAck(socket, 'send_message', { conversation_id: conversationId, content: 'measured' });
+      await arrived;
+      const res = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('tma_realtime_connected_sockets{namespace="/messaging"} 1');
+      expect(res.body).toContain('tma_realtime_connected_sockets{namespace="/calls"} 1');
+      expect(res.body).toMatch(/tma_realtime_events_emitted_total\{event="new_message"\} [1-9]/);
+      expect(res.body).toMatch(/tma_realtime_send_to_emit_seconds_count [1-9]/);
+    } finally {
+      closeAllSockets();
+      await app.close();
+    }
   });
 });
