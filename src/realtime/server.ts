@@ -12,6 +12,7 @@ import { authenticateToken, HandshakeError, handshakeToken } from './handshake.j
 import { type MessagingSocket, registerMessagingHandlers } from './messaging-handlers.js';
 import { RealtimeMetrics } from './metrics.js';
 import { PresenceService } from './presence.js';
+import { presenceRoutes } from './presence.routes.js';
 import { NAMESPACES, rooms } from './protocol.js';
 import { RealtimeRepository } from './realtime.repository.js';
 import { subscribeDomainEvents } from './subscriber.js';
@@ -229,6 +230,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   };
 
   app.decorate('realtime', realtime);
+  presenceRoutes(app, presence);
   // Served here until an app-wide /metrics exists; that one should merge metrics.registry instead.
   if (!app.hasRoute({ method: 'GET', url: '/metrics' })) {
     app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {

@@ -197,3 +197,47 @@ describe('receipts', () => {
     expect(negative.error?.code).toBe('validation_error');
   });
 });
+
+describe('GET /api/v1/presence', () => {
+  it('answers for contacts, hides strangers, and validates the list', async () => {
+    const dave = await createUser(app);
+    const erin = await createUser(app);
+    const stranger = await createUser(app);
+    await createGroup(app, dave, [erin]);
+    await connectSocket(app, dave.token);
+    await connectSocket(app, stranger.token);
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/v1/presence?user_ids=${dave.user.id},${stranger.user.id}`,
+      headers: erin.headers,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data).toEqual([
+      { user_id: dave.user.id, online: true, last_seen_at: null },
+      { user_id: stranger.user.id, online: false, last_seen_at: null },
+    ]);
+    const repeated = await app.inject({
+      method: 'GET',
+      url: `/api/v1/presence?user_ids=${dave.user.id}&user_ids=${erin.user.id}`,
+      headers: erin.headers,
+    });
+    expect(repeated.json().data).toHaveLength(2);
+    const bad = await app.inject({
+      method: 'GET',
+      url: '/api/v1/presence?user_ids=nope',
+      headers: erin.headers,
+    });
+    expect(bad.statusCode).toBe(400);
+    const missing = await app.inject({ method: 'GET', url: '/api/v1/presence', headers: erin.headers });
+    expect(missing.statusCode).toBe(400);
+    const tooMany = Array.from({ length: 201 }, () => dave.user.id).join(',');
+    const big = await app.inject({
+      method: 'GET',
+      url: `/api/v1/presence?user_ids=${tooMany}`,
+      headers: erin.headers,
+    });
+    expect(big.statusCode).toBe(400);
+    const anonymous = await app.inject({ method: 'GET', url: `/api/v1/presence?user_ids=${dave.user.id}` });
+    expect(anonymous.statusCode).toBe(401);
+  });
+});
