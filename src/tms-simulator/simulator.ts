@@ -100,6 +100,7 @@ export class TmsSimulator {
   readonly loggedOut = new Set<string>();
   private readonly refreshTokens = new Map<string, { userId: string; sid: string }>();
   private keys: KeyEntry[] = [];
+  private readonly injectedFailures: Array<{ status: number; retryAfter?: number }> = [];
   private server: FastifyInstance | undefined;
   private baseUrl = '';
   private lastPort = 0;
@@ -158,6 +159,11 @@ export class TmsSimulator {
       fresh.push({ kid, alg, privateKey, publicJwk });
     }
     this.keys = keepOld ? [...fresh, ...this.keys] : fresh;
+  }
+
+  /** The next `count` API calls (not the JWKS or dev endpoints) answer `status` (e.g. 503, or 429 with Retry-After). */
+  failNext(count: number, status: number, retryAfter?: number): void {
+    for (let i = 0; i < count; i++) this.injectedFailures.push({ status, retryAfter });
   }
 
   jwks(): { keys: JWK[] } {
@@ -268,7 +274,15 @@ export class TmsSimulator {
   }
 
   private routes(app: FastifyInstance): void {
-    app.addHook('onRequest', async (request) => this.count(request));
+    app.addHook('onRequest', async (request, reply) => {
+      this.count(request);
+      const path = request.url.split('?')[0] ?? '';
+      if (path.startsWith('/dev/') || path.startsWith('/.well-known/')) return;
+      const failure = this.injectedFailures.shift();
+      if (!failure) return;
+      if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter));
+      return reply.status(failure.status).send({ error: 'injected failure' });
+    });
 
     app.get('/health', async () => ({ status: 'ok' }));
     app.get('/.well-known/jwks.json', async () => this.jwks());

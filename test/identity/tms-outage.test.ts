@@ -21,6 +21,28 @@ afterAll(async () => {
   await sim.stop();
 });
 
+describe('with TMS flaky', () => {
+  it('retries 5xx and waits out a short 429 over HTTP, so a new user still gets in', async () => {
+    sim.upsertUser({ id: 'tms-f-1', username: 'flaky1' });
+    sim.failNext(1, 503);
+    sim.failNext(1, 429, 0);
+    const before = sim.calls.get('GET /users/:id') ?? 0;
+    const res = await me(await tmsHeaders(sim, 'tms-f-1'));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data.username).toBe('flaky1');
+    expect(sim.calls.get('GET /users/:id')).toBe(before + 3);
+  });
+
+  it('answers 503 tms_unavailable when TMS keeps failing', async () => {
+    sim.upsertUser({ id: 'tms-f-2', username: 'flaky2' });
+    sim.failNext(3, 502);
+    const res = await me(await tmsHeaders(sim, 'tms-f-2'));
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('tms_unavailable');
+    expect((await me(await tmsHeaders(sim, 'tms-f-2'))).statusCode).toBe(200);
+  });
+});
+
 describe('with TMS down', () => {
   it('reports TMS up in /health/ready while it runs', async () => {
     const res = await app.inject({ method: 'GET', url: '/health/ready' });
