@@ -1,0 +1,67 @@
+// Presence stores: first connection makes a user online, the last one offline; Redis entries of a dead instance expire.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryPresence, type PresenceStore, RedisPresence } from '../../src/platform/presence.js';
+import { usingRedis } from '../helpers/app.js';
+
+function contract(name: string, make: (ttlMs: number) => PresenceStore) {
+  describe(name, () => {
+    it('is online from the first connection to the last', async () => {
+      const store = make(60_000);
+      expect(await store.connect('u1', 'a')).toBe(true);
+      expect(await store.connect('u1', 'b')).toBe(false);
+      expect(await store.online(['u1', 'u2'])).toEqual(new Set(['u1']));
+      expect(await store.disconnect('u1', 'a')).toBe(false);
+      expect(await store.disconnect('u1', 'b')).toBe(true);
+      expect(await store.online(['u1'])).toEqual(new Set());
+    });
+
+    it('ignores the disconnection of an unknown connection', async () => {
+      const store = make(60_000);
+      expect(await store.disconnect('nobody', 'x')).toBe(false);
+      await store.connect('u3', 'a');
+      expect(await store.disconnect('u3', 'other')).toBe(false);
+      expect(await store.online(['u3'])).toEqual(new Set(['u3']));
+    });
+
+    it('answers an empty query', async () => {
+      expect(await make(60_000).online([])).toEqual(new Set());
+    });
+  });
+}
+
+contract('MemoryPresence', () => new MemoryPresence());
+
+describe.runIf(usingRedis)('RedisPresence (needs TEST_REDIS_URL)', () => {
+  const redis = usingRedis ? new Redis(process.env.TEST_REDIS_URL as string) : undefined;
+  const prefix = `tma-test:${randomBytes(6).toString('hex')}:`;
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  contract(
+    'contract',
+    (ttl) => new RedisPresence(redis as Redis, `${prefix}${randomBytes(3).toString('hex')}:`, ttl),
+  );
+
+  it('expires the connections of an instance that stopped refreshing them (a crash)', async () => {
+    const store = new RedisPresence(redis as Redis, `${prefix}crash:`, 300);
+    await store.connect('u1', 'crashed');
+    await store.connect('u2', 'alive');
+    await new Promise((r) => setTimeout(r, 150));
+    await store.heartbeat([{ userId: 'u2', connectionId: 'alive' }]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await store.online(['u1', 'u2'])).toEqual(new Set(['u2']));
+    // Coming back after the expiry counts as going online again.
+    expect(await store.connect('u1', 'again')).toBe(true);
+  });
+
+  it('does not resurrect a removed connection on heartbeat', async () => {
+    const store = new RedisPresence(redis as Redis, `${prefix}hb:`, 60_000);
+    await store.connect('u1', 'a');
+    await store.disconnect('u1', 'a');
+    await store.heartbeat([{ userId: 'u1', connectionId: 'a' }]);
+    expect(await store.online(['u1'])).toEqual(new Set());
+  });
+});
