@@ -6,6 +6,8 @@ import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { friendsRoutes } from './friends/friends.routes.js';
 import { registerLinkPreviews } from './link-previews/link-previews.module.js';
 import { messagesRoutes } from './messages/messages.routes.js';
+import { pinsRoutes } from './pins/pins.routes.js';
+import { reactionsRoutes } from './reactions/reactions.routes.js';
 import { searchRoutes } from './search/search.routes.js';
 import { syncRoutes } from './sync/sync.routes.js';
 import { usersRoutes } from './users/users.routes.js';
@@ -18,6 +20,8 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => friendsRoutes(scope, ctx));
       await api.register(async (scope) => blocksRoutes(scope, ctx));
       await api.register(async (scope) => searchRoutes(scope, ctx));
+      await api.register(async (scope) => reactionsRoutes(scope, ctx));
+      await api.register(async (scope) => pinsRoutes(scope, ctx));
       await api.register(async (scope) => conversationsRoutes(scope, ctx));
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));

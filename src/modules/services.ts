@@ -8,6 +8,8 @@ import { FriendsRepository } from './friends/friends.repository.js';
 import { FriendsService } from './friends/friends.service.js';
 import { MessagesRepository } from './messages/messages.repository.js';
 import { MessagesService } from './messages/messages.service.js';
+import { PinsService } from './pins/pins.service.js';
+import { ReactionsService } from './reactions/reactions.service.js';
 import { ReceiptsService } from './messages/receipts.service.js';
 import { SearchRepository } from './search/search.repository.js';
 import { SearchService } from './search/search.service.js';
@@ -23,6 +25,8 @@ export interface Services {
   friendsService: FriendsService;
   blocksService: BlocksService;
   searchService: SearchService;
+  reactions: ReactionsService;
+  pins: PinsService;
   conversations: ConversationsService;
   conversationMembers: MembersService;
   messages: MessagesService;
@@ -57,6 +61,8 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
       new BlocksRepository(ctx.db),
       new UsersRepository(ctx.db),
     ),
+    reactions: new ReactionsService(ctx, messages),
+    pins: new PinsService(ctx, conversations, messages),
     searchService: new SearchService(new SearchRepository(ctx.db), new MessagesRepository(ctx.db)),
     blocksService: new BlocksService(
       ctx.db,

@@ -1,0 +1,108 @@
+// Reactions: one emoji per call, idempotent add/remove, at most 20 distinct emoji per message, each change a seq'd event.
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
+import type { EventBus } from '../../events/bus.js';
+import type { MessageView } from '../../events/domain-events.js';
+import type { Actor } from '../../identity/actor.js';
+import { appendConversationEvent } from '../conversations/conversation-events.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import { normaliseEmoji } from './emoji.js';
+import { ReactionsRepository } from './reactions.repository.js';
+
+export const MAX_DISTINCT_REACTIONS = 20;
+
+export interface ReactionsDeps {
+  db: Kysely<DB>;
+  bus: EventBus;
+}
+
+export class ReactionsService {
+  private readonly repo: ReactionsRepository;
+
+  constructor(
+    private readonly deps: ReactionsDeps,
+    private readonly messages: MessagesService,
+  ) {
+    this.repo = new ReactionsRepository(deps.db);
+  }
+
+  async add(actor: Actor, messageId: string, input: string): Promise<MessageView> {
+    await this.messages.visibleMessage(actor, messageId);
+    const emoji = checkEmoji(input);
+    const event = await this.deps.db.transaction().execute(async (trx) => {
+      const message = await this.repo.lockMessage(messageId, trx);
+      if (!message) throw new NotFoundError('Message');
+      if (message.deleted_at)
+        throw new UnprocessableError('A deleted message cannot be reacted to', 'message_deleted');
+      if (await this.repo.exists(messageId, actor.userId, emoji, trx)) return undefined;
+      const present = await this.repo.distinctEmoji(messageId, trx);
+      if (!present.includes(emoji) && present.length >= MAX_DISTINCT_REACTIONS) {
+        throw new UnprocessableError(
+          `A message can carry at most ${MAX_DISTINCT_REACTIONS} different reactions`,
+          'too_many_reactions',
+          { max: MAX_DISTINCT_REACTIONS },
+        );
+      }
+      await this.repo.insert(messageId, actor.userId, emoji, trx);
+      const seq = await appendConversationEvent(trx, {
+        conversation_id: message.conversation_id,
+        type: 'reaction.added',
+        actor_id: actor.userId,
+        message_id: messageId,
+        payload: { emoji, user_id: actor.userId },
+      });
+      return { seq, conversationId: message.conversation_id };
+    });
+    if (event) {
+      this.deps.bus.publish('reaction.added', {
+        conversation_id: event.conversationId,
+        seq: event.seq,
+        message_id: messageId,
+        user_id: actor.userId,
+        emoji,
+      });
+    }
+    return this.view(actor, messageId);
+  }
+
+  async remove(actor: Actor, messageId: string, input: string): Promise<MessageView> {
+    await this.messages.visibleMessage(actor, messageId);
+    const emoji = checkEmoji(input);
+    const event = await this.deps.db.transaction().execute(async (trx) => {
+      const message = await this.repo.lockMessage(messageId, trx);
+      if (!message) throw new NotFoundError('Message');
+      if (!(await this.repo.delete(messageId, actor.userId, emoji, trx))) return undefined;
+      const seq = await appendConversationEvent(trx, {
+        conversation_id: message.conversation_id,
+        type: 'reaction.removed',
+        actor_id: actor.userId,
+        message_id: messageId,
+        payload: { emoji, user_id: actor.userId },
+      });
+      return { seq, conversationId: message.conversation_id };
+    });
+    if (event) {
+      this.deps.bus.publish('reaction.removed', {
+        conversation_id: event.conversationId,
+        seq: event.seq,
+        message_id: messageId,
+        user_id: actor.userId,
+        emoji,
+      });
+    }
+    return this.view(actor, messageId);
+  }
+
+  private async view(actor: Actor, messageId: string): Promise<MessageView> {
+    const view = await this.messages.repo.viewById(messageId, actor.userId);
+    if (!view) throw new NotFoundError('Message');
+    return view;
+  }
+}
+
+function checkEmoji(input: string): string {
+  const emoji = normaliseEmoji(input);
+  if (!emoji) throw new ValidationError('emoji must be exactly one emoji', { field: 'emoji' });
+  return emoji;
+}
