@@ -7,6 +7,7 @@ import { friendsRoutes } from './friends/friends.routes.js';
 import { registerLinkPreviews } from './link-previews/link-previews.module.js';
 import { messagesRoutes } from './messages/messages.routes.js';
 import { pinsRoutes } from './pins/pins.routes.js';
+import { pollsRoutes } from './polls/polls.routes.js';
 import { reactionsRoutes } from './reactions/reactions.routes.js';
 import { searchRoutes } from './search/search.routes.js';
 import { syncRoutes } from './sync/sync.routes.js';
@@ -22,6 +23,7 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => searchRoutes(scope, ctx));
       await api.register(async (scope) => reactionsRoutes(scope, ctx));
       await api.register(async (scope) => pinsRoutes(scope, ctx));
+      await api.register(async (scope) => pollsRoutes(scope, ctx));
       await api.register(async (scope) => conversationsRoutes(scope, ctx));
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));

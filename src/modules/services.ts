@@ -9,6 +9,7 @@ import { FriendsService } from './friends/friends.service.js';
 import { MessagesRepository } from './messages/messages.repository.js';
 import { MessagesService } from './messages/messages.service.js';
 import { PinsService } from './pins/pins.service.js';
+import { PollsService } from './polls/polls.service.js';
 import { ReactionsService } from './reactions/reactions.service.js';
 import { ReceiptsService } from './messages/receipts.service.js';
 import { SearchRepository } from './search/search.repository.js';
@@ -27,6 +28,7 @@ export interface Services {
   searchService: SearchService;
   reactions: ReactionsService;
   pins: PinsService;
+  polls: PollsService;
   conversations: ConversationsService;
   conversationMembers: MembersService;
   messages: MessagesService;
@@ -63,6 +65,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     ),
     reactions: new ReactionsService(ctx, messages),
     pins: new PinsService(ctx, conversations, messages),
+    polls: new PollsService(ctx, conversations, messages),
     searchService: new SearchService(new SearchRepository(ctx.db), new MessagesRepository(ctx.db)),
     blocksService: new BlocksService(
       ctx.db,
