@@ -80,6 +80,8 @@ export interface Config {
   };
   /** Durable job queue (pg-boss): poll interval, and whether this instance runs workers. */
   jobs: { pollIntervalMs: number; workers: boolean };
+  /** Who may mention everyone with @all in a group. */
+  mentionAll: 'admins' | 'members';
 }
 
 export class ConfigError extends Error {
@@ -298,6 +300,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       allowPolling: r.bool('SOCKET_ALLOW_POLLING', false),
     },
     jobs: { pollIntervalMs: r.int('JOB_POLL_INTERVAL_MS', 2000, 500, 600_000), workers: r.bool('JOB_WORKERS', true) },
+    mentionAll: r.oneOf('MENTION_ALL', ['admins', 'members'] as const, 'admins'),
   };
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);

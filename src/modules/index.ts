@@ -5,6 +5,7 @@ import { blocksRoutes } from './blocks/blocks.routes.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { friendsRoutes } from './friends/friends.routes.js';
 import { registerLinkPreviews } from './link-previews/link-previews.module.js';
+import { registerMentions } from './mentions/mentions.module.js';
 import { messagesRoutes } from './messages/messages.routes.js';
 import { pinsRoutes } from './pins/pins.routes.js';
 import { pollsRoutes } from './polls/polls.routes.js';
@@ -31,4 +32,5 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
     { prefix: '/api/v1' },
   );
   await registerLinkPreviews(ctx);
+  registerMentions(ctx);
 }
