@@ -40,6 +40,9 @@ const USAGE = `usage: npm run bench -- <${[...Object.keys(SCENARIOS), 'search'].
   --database-url URL      PostgreSQL server to create the bench database on (default postgres://postgres@127.0.0.1:5432/postgres)
   --redis-url URL         Redis for production mode (default redis://127.0.0.1:6379)
   --profile               write a V8 CPU profile of each server instance to bench/results/profiles
+  --env NAME=value        extra server environment (repeatable), e.g. --env DATABASE_POOL_SIZE=20
+  --server-root DIR       start the server from DIR (e.g. a clean \`git archive\` export with node_modules linked)
+  --server-log FILE       append the server's output to FILE (with --env SLOW_QUERY_MS=0: every query)
   --set name=value        override a scenario parameter (groups, size, interval, duration, sockets, users, members, ...)`;
 
 function parseOptions(argv: string[]): Options & { modes: Mode[] } {
@@ -58,6 +61,9 @@ function parseOptions(argv: string[]): Options & { modes: Mode[] } {
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
       profile: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true, default: [] },
+      env: { type: 'string', multiple: true, default: [] },
+      'server-log': { type: 'string' },
+      'server-root': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -83,6 +89,15 @@ function parseOptions(argv: string[]): Options & { modes: Mode[] } {
     }
     params[k] = Number(v);
   }
+  const serverEnv: Record<string, string> = {};
+  for (const kv of values.env ?? []) {
+    const at = kv.indexOf('=');
+    if (at <= 0) {
+      console.error(`--env expects NAME=value, got "${kv}"`);
+      process.exit(2);
+    }
+    serverEnv[kv.slice(0, at)] = kv.slice(at + 1);
+  }
   const modes: Mode[] = values.mode === 'both' ? ['embedded', 'production'] : [values.mode as Mode];
   if (!modes.every((m) => m === 'embedded' || m === 'production')) {
     console.error(`--mode must be embedded, production or both\n${USAGE}`);
@@ -102,6 +117,9 @@ function parseOptions(argv: string[]): Options & { modes: Mode[] } {
     redisUrl: values['redis-url'] as string,
     profile: values.profile ?? false,
     params,
+    serverEnv,
+    serverLog: values['server-log'] ? resolve(values['server-log']) : undefined,
+    serverRoot: values['server-root'] ? resolve(values['server-root']) : undefined,
     resultsDir: resolve(ROOT, 'bench/results'),
     tag: `${Date.now().toString(36)}`,
   };
@@ -121,9 +139,14 @@ async function searchScenario(): Promise<Scenario> {
   if (!entry) throw new Error('bench/search.ts does not export scenario.run(argv)');
   return {
     baseline: false,
-    async run(ctx) {
-      if (ctx.options.mode !== 'production')
-        throw new Error('search runs in production mode only (PostgreSQL)');
+    async run(ctx): Promise<ScenarioResult> {
+      if (ctx.options.mode !== 'production') {
+        return {
+          parameters: {},
+          figures: { skipped: 'PostgreSQL only' },
+          headline: { skipped: 'PostgreSQL only' },
+        };
+      }
       process.env.DATABASE_URL ??= ctx.options.databaseUrl;
       const figures = await entry.run(ctx.options.quick ? ['--quick'] : []);
       const pick = (k: string) => (typeof figures[k] === 'number' ? (figures[k] as number) : 'n/a');
@@ -177,6 +200,9 @@ async function main(): Promise<void> {
         databaseUrl: options.databaseUrl,
         redisUrl: options.redisUrl,
         cpuProfileDir: options.profile ? resolve(options.resultsDir, 'profiles') : undefined,
+        env: options.serverEnv,
+        logFile: options.serverLog,
+        serverRoot: options.serverRoot,
         tag: opts.tag,
       });
       const ctx = createContext(opts, target);

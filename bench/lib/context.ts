@@ -18,6 +18,9 @@ export interface Options {
   profile: boolean;
   /** name=value overrides of scenario parameters (e.g. groups=100). */
   params: Record<string, number>;
+  serverEnv?: Record<string, string>;
+  serverLog?: string;
+  serverRoot?: string;
   resultsDir: string;
   tag: string;
 }

@@ -1,7 +1,7 @@
 // Starts what the bench measures: TMA (embedded or production, one or two instances), the bare relay, or nothing.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,7 +21,12 @@ export interface TargetOptions {
   redisUrl: string;
   /** Write a V8 CPU profile per instance into this directory (on graceful stop). */
   cpuProfileDir?: string;
+  /** Extra server environment (e.g. DATABASE_POOL_SIZE), over the bench defaults. */
   env?: Record<string, string>;
+  /** Directory to start the server from (default: this checkout), e.g. a clean export of a commit. */
+  serverRoot?: string;
+  /** Append every server output line here (e.g. with SLOW_QUERY_MS=0 to count queries). */
+  logFile?: string;
   tag: string;
 }
 
@@ -84,9 +89,11 @@ export function spawnReady(
   env: Record<string, string>,
   ready: RegExp,
   timeoutMs = 90_000,
+  logFile?: string,
+  cwd = ROOT,
 ): Promise<Child> {
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,6 +102,7 @@ export function spawnReady(
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
+    if (logFile) appendFileSync(logFile, chunk);
   };
   child.stderr?.on('data', keep);
   return new Promise((resolveChild, reject) => {
@@ -199,6 +207,9 @@ export async function startTma(options: TargetOptions): Promise<Target> {
       [...execArgv, 'src/main.ts'],
       { ...benchEnv(ports[i] as number), ...shared, ...(options.env ?? {}) },
       READY,
+      90_000,
+      options.logFile,
+      options.serverRoot,
     );
   };
   // One at a time: the first instance applies the migrations.

@@ -2,9 +2,21 @@
 
 import type { ScenarioContext, ScenarioResult } from '../lib/context.js';
 import { ServerMeter, wait } from '../lib/context.js';
-import { round, sampleAll } from '../lib/proc.js';
+import { type ProcSample, round, sampleAll } from '../lib/proc.js';
 import type { ClientSpec } from '../lib/protocol.js';
 import type { LoadGenerator } from '../lib/workers.js';
+
+/** RSS once it changes by less than 1% over 2 s (at most 20 s of waiting). */
+async function settledRss(pids: number[]): Promise<ProcSample> {
+  let last = sampleAll(pids);
+  for (let i = 0; i < 10; i++) {
+    await wait(2000);
+    const now = sampleAll(pids);
+    if (Math.abs(now.rssBytes - last.rssBytes) < last.rssBytes * 0.01) return now;
+    last = now;
+  }
+  return last;
+}
 
 export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<ScenarioResult> {
   const sockets = ctx.param('sockets', 1000, 10_000);
@@ -20,8 +32,8 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
     const u = users[i % users.length] as (typeof users)[number];
     return { userId: u.id, token: u.token, conversations: memberOf.get(u.id) ?? [], sendTo: null };
   });
-  await wait(2000);
-  const before = sampleAll(ctx.target.pids());
+  // Seeding hashes passwords with 19 MiB of argon2 memory each; wait until that is given back.
+  const before = await settledRss(ctx.target.pids());
   ctx.log(`idle: connecting ${sockets} sockets (${userCount} users)`);
   const connect = await gen.connect(ctx.target.urls[0] as string, ctx.target.kind, clients, {
     concurrency: 50,
@@ -30,7 +42,7 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
   const meter = new ServerMeter(ctx.target);
   await wait(holdS * 1000);
   const held = meter.read();
-  const after = sampleAll(ctx.target.pids());
+  const after = await settledRss(ctx.target.pids());
   const perSocketKb = connect.ok ? round((after.rssBytes - before.rssBytes) / connect.ok / 1024, 1) : 0;
   return {
     parameters: { sockets, users: userCount, hold_s: holdS },

@@ -24,7 +24,8 @@ export async function ramp(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
   const startInterval = ctx.param('interval', 2000, 2000);
   const factor = ctx.param('factor', 1.6, 1.4);
   const stepS = ctx.param('duration', 4, 10);
-  const maxSteps = ctx.param('steps', 8, 14);
+  // The relay is the ceiling the ratios refer to, so it gets more steps to reach its own limit.
+  const maxSteps = ctx.param('steps', 8, 14) + (ctx.target.kind === 'baseline' ? 6 : 0);
   const setup = await connectGroups(ctx, gen, groups, size);
   const meter = new ServerMeter(ctx.target);
   await measurePhase(gen, meter, 0, {
