@@ -10,6 +10,8 @@ export interface PresenceStore {
   heartbeat(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void>;
   /** The subset of userIds online now. */
   online(userIds: readonly string[]): Promise<Set<string>>;
+  /** Re-records this instance's live connections (after the store was unreachable). */
+  restore(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void>;
 }
 
 export class MemoryPresence implements PresenceStore {
@@ -35,6 +37,8 @@ export class MemoryPresence implements PresenceStore {
   }
 
   async heartbeat(): Promise<void> {}
+
+  async restore(): Promise<void> {}
 
   async online(userIds: readonly string[]): Promise<Set<string>> {
     return new Set(userIds.filter((id) => (this.users.get(id)?.size ?? 0) > 0));
@@ -65,28 +69,51 @@ export class RedisPresence implements PresenceStore {
     private readonly ttlMs: number,
   ) {}
 
+  /** While Redis reconnects, fail at once instead of queueing behind a dead connection. */
+  private available(): void {
+    const { status } = this.redis;
+    if (status === 'reconnecting' || status === 'close' || status === 'end') {
+      throw new Error(`presence store unavailable (redis ${status})`);
+    }
+  }
+
   private key(userId: string): string {
     return `${this.prefix}presence:${userId}`;
   }
 
   async connect(userId: string, connectionId: string): Promise<boolean> {
+    this.available();
     const now = Date.now();
     const result = await this.redis.eval(CONNECT, 1, this.key(userId), connectionId, now, now + this.ttlMs);
     return result === 1;
   }
 
   async disconnect(userId: string, connectionId: string): Promise<boolean> {
+    this.available();
     const result = await this.redis.eval(DISCONNECT, 1, this.key(userId), connectionId, Date.now());
     return result === 1;
   }
 
-  async heartbeat(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void> {
+  heartbeat(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void> {
+    // XX: never resurrect a connection that was removed meanwhile.
+    return this.refresh(connections, true);
+  }
+
+  restore(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void> {
+    return this.refresh(connections, false);
+  }
+
+  private async refresh(
+    connections: Iterable<{ userId: string; connectionId: string }>,
+    existingOnly: boolean,
+  ): Promise<void> {
+    this.available();
     const expiry = Date.now() + this.ttlMs;
     const pipeline = this.redis.pipeline();
     let count = 0;
     for (const { userId, connectionId } of connections) {
-      // XX: never resurrect a connection that was already removed.
-      pipeline.zadd(this.key(userId), 'XX', expiry, connectionId);
+      if (existingOnly) pipeline.zadd(this.key(userId), 'XX', expiry, connectionId);
+      else pipeline.zadd(this.key(userId), expiry, connectionId);
       pipeline.pexpireat(this.key(userId), expiry);
       count++;
     }
@@ -95,6 +122,7 @@ export class RedisPresence implements PresenceStore {
 
   async online(userIds: readonly string[]): Promise<Set<string>> {
     if (userIds.length === 0) return new Set();
+    this.available();
     const now = Date.now();
     const pipeline = this.redis.pipeline();
     for (const id of userIds) pipeline.zcount(this.key(id), `(${now}`, '+inf');

@@ -37,13 +37,20 @@ export class PresenceService {
     return this.store.heartbeat(connections);
   }
 
+  restore(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void> {
+    return this.store.restore(connections);
+  }
+
   /** Presence of `userIds` as `viewerId` may see it: contacts only, and never what privacy hides. */
   async query(viewerId: string, userIds: readonly string[]): Promise<PresenceEntry[]> {
     const unique = [...new Set(userIds)];
     const [contacts, profiles, online] = await Promise.all([
       this.repository.contactsAmong(viewerId, unique),
       this.repository.presenceProfiles(unique),
-      this.store.online(unique),
+      this.store.online(unique).catch((err: unknown) => {
+        this.logger.warn({ err }, 'presence: store unavailable; reporting everyone offline');
+        return new Set<string>();
+      }),
     ]);
     const byId = new Map(profiles.map((p) => [p.id, p]));
     return unique.map((id) => {

@@ -185,19 +185,24 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   });
   fanout.addTransport(gateway);
 
+  const localConnections = () => [
+    ...[...io.of('/messaging').sockets.values()].map((s) => ({ userId: s.data.userId, connectionId: s.id })),
+    ...(gateway?.connections() ?? []),
+  ];
   const heartbeat = setInterval(
-    () => {
-      const connections = [...io.of('/messaging').sockets.values()].map((s) => ({
-        userId: s.data.userId,
-        connectionId: s.id,
-      }));
-      presence
-        .heartbeat([...connections, ...(gateway?.connections() ?? [])])
-        .catch((err: unknown) => logger.warn({ err }, 'presence heartbeat failed'));
-    },
+    () =>
+      void presence
+        .heartbeat(localConnections())
+        .catch((err: unknown) => logger.warn({ err }, 'presence heartbeat failed')),
     Math.min(30_000, Math.floor(settings.presenceTtlMs / 3)),
   );
   heartbeat.unref();
+  // Connections made while Redis was away were not recorded there: record them once it is back.
+  const restorePresence = () =>
+    void presence
+      .restore(localConnections())
+      .catch((err: unknown) => logger.warn({ err }, 'presence restore failed'));
+  ctx.redis?.on('ready', restorePresence);
 
   const settle = async (timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
@@ -242,6 +247,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   ctx.onClose(async () => {
     await realtime.drain();
     clearInterval(heartbeat);
+    ctx.redis?.off('ready', restorePresence);
     unsubscribe();
     typing.close();
     gateway?.close();

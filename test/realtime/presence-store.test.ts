@@ -64,4 +64,20 @@ describe.runIf(usingRedis)('RedisPresence (needs TEST_REDIS_URL)', () => {
     await store.heartbeat([{ userId: 'u1', connectionId: 'a' }]);
     expect(await store.online(['u1'])).toEqual(new Set());
   });
+
+  it('restores live connections that Redis does not know (made during an outage)', async () => {
+    const store = new RedisPresence(redis as Redis, `${prefix}restore:`, 60_000);
+    await store.restore([{ userId: 'u1', connectionId: 'during-outage' }]);
+    expect(await store.online(['u1'])).toEqual(new Set(['u1']));
+    expect(await store.disconnect('u1', 'during-outage')).toBe(true);
+  });
+
+  it('fails at once while Redis is unreachable', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+    dead.on('error', () => {});
+    await dead.connect().catch(() => undefined);
+    const store = new RedisPresence(dead, prefix, 60_000);
+    await expect(store.connect('u1', 'a')).rejects.toThrow(/unavailable/);
+    dead.disconnect();
+  });
 });

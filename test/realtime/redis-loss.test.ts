@@ -73,10 +73,13 @@ describe.runIf(usingPostgres && usingRedis)(
       if (redis) await stopRedis(redis);
     });
 
-    it('keeps storing and delivering locally, reports degraded, and fans out again once Redis is back', async () => {
+    it('keeps storing and delivering locally, reports degraded, and fans out again once Redis is back', {
+      timeout: 90_000,
+    }, async () => {
       const alice = await createUser(one);
       const bob = await createUser(one);
-      const conversationId = await createGroup(one, alice, [bob]);
+      const frank = await createUser(one);
+      const conversationId = await createGroup(one, alice, [bob, frank]);
       const sender = await connectSocket(one, alice.token);
       const local = await connectSocket(one, bob.token);
       const remote = await connectSocket(two, bob.token);
@@ -99,10 +102,21 @@ describe.runIf(usingPostgres && usingRedis)(
       });
       expect(ack).toMatchObject({ ok: true, data: { created: true } });
       expect((await localArrival).id).toBe(ack.data?.message.id);
+      // REST is slower without Redis (the auth and rate-limit stores wait for their timeouts first).
+      const rest = nextEvent<MessageView>(
+        local,
+        'new_message',
+        (m) => m.content === 'rest without redis',
+        30_000,
+      );
+      const stored = await sendRest(one, alice, conversationId, 'rest without redis');
+      expect((await rest).id).toBe(stored.id);
       const typing = nextEvent(local, 'user_typing');
       await emitWithAck(local, 'join_conversation', { conversation_id: conversationId });
       await emitWithAck(sender, 'typing_start', { conversation_id: conversationId });
       expect(await typing).toMatchObject({ user_id: alice.user.id, typing: true });
+      // Connected while Redis is away: presence is recorded once Redis is back.
+      await connectSocket(one, frank.token);
       // Room moves and session ends still apply to this instance's own sockets.
       const ended = nextEvent(daveSocket, 'disconnect');
       one.tma.bus.publish('session.revoked', { session_id: dave.sessionId, user_id: dave.user.id });
@@ -111,6 +125,14 @@ describe.runIf(usingPostgres && usingRedis)(
 
       redis = await startRedis(port);
       await expect.poll(async () => (await readiness(one)).status, { timeout: 10_000 }).toBe('ok');
+      await expect
+        .poll(async () => {
+          const ack = await emitWithAck<Array<{ online: boolean }>>(sender, 'presence', {
+            user_ids: [frank.user.id],
+          });
+          return ack.data?.[0]?.online;
+        })
+        .toBe(true);
       // The adapter resubscribes on its own; retry until a message crosses again.
       let crossed = false;
       for (let attempt = 0; attempt < 20 && !crossed; attempt++) {
