@@ -14,7 +14,9 @@ let secret: string;
 let dm: string;
 
 async function search(user: TestUser, query: Record<string, string | number>) {
-  const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)] as [string, string])).toString();
+  const qs = new URLSearchParams(
+    Object.entries(query).map(([k, v]) => [k, String(v)] as [string, string]),
+  ).toString();
   return app.inject({ method: 'GET', url: `/api/v1/search/messages?${qs}`, headers: user.headers });
 }
 
