@@ -41,6 +41,8 @@ export interface HandlerDeps {
   typing: TypingTracker;
   presence: PresenceService;
   sendLimiter: EventLimiter;
+  /** Every client event, per socket (in memory: a socket lives on one instance). */
+  eventLimiter: EventLimiter;
   metrics: RealtimeMetrics;
   logger: Logger;
   /** Registers work that shutdown must wait for (stored sends). */
@@ -131,6 +133,21 @@ export function registerMessagingHandlers(socket: MessagingSocket, deps: Handler
       if (stored) void deps.track(work);
     });
   };
+
+  // Flood guard before any handler: a refused event is answered, never processed.
+  socket.use((packet, next) => {
+    void deps.eventLimiter.consume(socket.id).then((wait) => {
+      if (wait === 0) return next();
+      deps.metrics.socketErrors.inc({ code: 'rate_limited' });
+      const last = packet.at(-1);
+      if (typeof last === 'function') {
+        (last as (r: Ack) => void)({
+          ok: false,
+          error: { code: 'rate_limited', message: 'Too many events; slow down', retry_after: wait },
+        });
+      }
+    });
+  });
 
   const requireRoom = (conversationId: string) => {
     // Room membership follows memberships on every instance, so this needs no query.

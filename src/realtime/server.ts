@@ -34,6 +34,8 @@ declare module 'fastify' {
   }
 }
 
+/** Any client event, per socket; send_message has its own, stricter per-user limit. */
+const EVENTS_PER_SOCKET_PER_SECOND = 30;
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Redis pub/sub pair for the adapter; a failed publish (Redis down) must never crash the process. */
@@ -98,6 +100,13 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     : new MemoryPresence();
   const presence = new PresenceService(store, repository, fanout, logger);
   const typing = new TypingTracker(fanout, settings.typingExpireMs, settings.typingThrottleMs);
+  const eventLimiter = createEventLimiter({
+    name: 'socket_events',
+    points: EVENTS_PER_SOCKET_PER_SECOND,
+    durationSeconds: 1,
+    redis: undefined,
+    keyPrefix: config.redisKeyPrefix,
+  });
   const sendLimiter = createEventLimiter({
     name: 'send_message',
     points: settings.messagesPerSecond,
@@ -151,6 +160,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
         typing,
         presence,
         sendLimiter,
+        eventLimiter,
         metrics,
         logger,
         track,

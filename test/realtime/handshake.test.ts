@@ -182,3 +182,20 @@ describe('client events', () => {
     expect(await gone).toMatch(/transport/);
   });
 });
+
+describe('event flood guard', () => {
+  it('answers events beyond 30 per second on one socket with rate_limited and keeps the socket', async () => {
+    const alice = await createUser(app);
+    const socket = await connectSocket(app, alice.token);
+    const acks = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        emitWithAck(socket, 'leave_conversation', { conversation_id: alice.user.id }),
+      ),
+    );
+    const limited = acks.filter((a) => a.error?.code === 'rate_limited');
+    expect(acks.filter((a) => a.ok)).toHaveLength(30);
+    expect(limited).toHaveLength(10);
+    expect(limited[0]?.error?.retry_after).toBe(1);
+    expect(socket.connected).toBe(true);
+  });
+});
