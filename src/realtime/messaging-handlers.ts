@@ -83,18 +83,6 @@ const checks = {
   presence: validator(PresencePayload),
 };
 
-export const CLIENT_EVENTS = new Set<string>([
-  'join_conversation',
-  'leave_conversation',
-  'send_message',
-  'typing_start',
-  'typing_stop',
-  'message_delivered',
-  'message_read',
-  'sync',
-  'presence',
-]);
-
 function toAckError(err: unknown, logger: Logger): AckError {
   if (err instanceof AckFailure) return err.error;
   if (err instanceof AppError) {
@@ -108,134 +96,146 @@ function toAckError(err: unknown, logger: Logger): AckError {
   return { code: 'internal_error', message: 'Something went wrong' };
 }
 
-export function registerMessagingHandlers(socket: MessagingSocket, deps: HandlerDeps): void {
-  const { userId } = socket.data;
-  const actor: Actor = { userId, role: socket.data.role, sessionId: socket.data.sessionId };
-  const { services, typing, logger } = deps;
+/** Where a client event came from: a Socket.IO socket or a /ws connection. */
+export interface EventScope {
+  actor: Actor;
+  /** Unique per connection (flood guard key). */
+  connectionId: string;
+  inRoom(room: string): boolean;
+  join(names: string[]): void | Promise<void>;
+  leave(name: string): void | Promise<void>;
+}
 
-  /** `stored`: a write shutdown must wait for (tracked from the moment the event arrives, ack included). */
-  const handle = (event: string, run: (payload: unknown) => Promise<unknown> | unknown, stored = false) => {
-    const respond = async (args: unknown[]) => {
-      const last = args.at(-1);
-      const ack = typeof last === 'function' ? (last as (r: Ack) => void) : () => {};
-      const payload = typeof args[0] === 'function' ? undefined : args[0];
-      try {
-        const data = await run(payload);
-        ack({ ok: true, data: data ?? null });
-      } catch (err) {
-        const error = toAckError(err, logger);
-        deps.metrics.socketErrors.inc({ code: error.code });
-        ack({ ok: false, error });
-      }
+interface Handler {
+  run(scope: EventScope, payload: unknown): Promise<unknown> | unknown;
+  /** A write shutdown must wait for (tracked from arrival to ack). */
+  stored?: boolean;
+}
+
+/** Client events for both transports: flood guard, validation, access, one service call, an Ack. */
+export class ClientEvents {
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(private readonly deps: HandlerDeps) {
+    const { services, typing, repository } = deps;
+    const requireRoom = (scope: EventScope, conversationId: string) => {
+      // Rooms follow memberships on every instance, so this needs no query.
+      if (!scope.inRoom(rooms.conversation(conversationId))) fail('not_found', 'Conversation not found');
     };
-    (socket.on as (ev: string, fn: (...args: unknown[]) => void) => void)(event, (...args) => {
-      const work = respond(args);
-      if (stored) void deps.track(work);
-    });
-  };
+    this.handlers = {
+      join_conversation: {
+        async run(scope, raw) {
+          const { conversation_id } = checks.ref(raw);
+          if (!(await repository.isMember(scope.actor.userId, conversation_id))) {
+            fail('not_found', 'Conversation not found');
+          }
+          await scope.join([rooms.conversation(conversation_id), rooms.view(conversation_id)]);
+          return { conversation_id };
+        },
+      },
+      leave_conversation: {
+        async run(scope, raw) {
+          const { conversation_id } = checks.ref(raw);
+          await scope.leave(rooms.view(conversation_id));
+          return { conversation_id };
+        },
+      },
+      typing_start: {
+        run(scope, raw) {
+          const { conversation_id } = checks.ref(raw);
+          requireRoom(scope, conversation_id);
+          return { conversation_id, throttled: !typing.start(scope.actor.userId, conversation_id) };
+        },
+      },
+      typing_stop: {
+        run(scope, raw) {
+          const { conversation_id } = checks.ref(raw);
+          requireRoom(scope, conversation_id);
+          typing.stop(scope.actor.userId, conversation_id);
+          return { conversation_id };
+        },
+      },
+      send_message: {
+        stored: true,
+        async run(scope, raw) {
+          const { conversation_id, reply_to_id, ...input } = checks.send(raw);
+          const wait = await deps.sendLimiter.consume(scope.actor.userId);
+          if (wait > 0) fail('rate_limited', 'Too many messages; slow down', wait);
+          const result = await services.messages.send(scope.actor, conversation_id, {
+            ...input,
+            ...(reply_to_id ? { reply_to_id } : {}),
+          });
+          typing.stop(scope.actor.userId, conversation_id);
+          return result;
+        },
+      },
+      message_delivered: {
+        stored: true,
+        run(scope, raw) {
+          const { conversation_id, seq } = checks.watermark(raw);
+          return services.receipts.markDelivered(scope.actor, conversation_id, seq);
+        },
+      },
+      message_read: {
+        stored: true,
+        run(scope, raw) {
+          const { conversation_id, seq } = checks.watermark(raw);
+          return services.receipts.markRead(scope.actor, conversation_id, seq);
+        },
+      },
+      sync: {
+        run(scope, raw) {
+          const { cursors, limit } = checks.sync(raw);
+          return services.sync.sync(scope.actor, cursors, limit);
+        },
+      },
+      presence: {
+        run(scope, raw) {
+          const { user_ids } = checks.presence(raw);
+          return deps.presence.query(scope.actor.userId, user_ids);
+        },
+      },
+    };
+  }
 
-  // Flood guard before any handler: a refused event is answered, never processed.
-  socket.use((packet, next) => {
-    void deps.eventLimiter.consume(socket.id).then((wait) => {
-      if (wait === 0) return next();
-      deps.metrics.socketErrors.inc({ code: 'rate_limited' });
-      const last = packet.at(-1);
-      if (typeof last === 'function') {
-        (last as (r: Ack) => void)({
-          ok: false,
-          error: { code: 'rate_limited', message: 'Too many events; slow down', retry_after: wait },
-        });
-      }
-    });
-  });
+  /** Never throws: every outcome is an Ack. */
+  dispatch(scope: EventScope, event: string, payload: unknown): Promise<Ack> {
+    const handler = Object.hasOwn(this.handlers, event) ? this.handlers[event] : undefined;
+    const work = this.answer(scope, event, handler, payload);
+    if (handler?.stored) void this.deps.track(work);
+    return work;
+  }
 
-  const requireRoom = (conversationId: string) => {
-    // Room membership follows memberships on every instance, so this needs no query.
-    if (!socket.rooms.has(rooms.conversation(conversationId))) fail('not_found', 'Conversation not found');
-  };
-
-  handle('join_conversation', async (raw) => {
-    const { conversation_id } = checks.ref(raw);
-    if (!(await deps.repository.isMember(userId, conversation_id)))
-      fail('not_found', 'Conversation not found');
-    await socket.join([rooms.conversation(conversation_id), rooms.view(conversation_id)]);
-    return { conversation_id };
-  });
-
-  handle('leave_conversation', async (raw) => {
-    const { conversation_id } = checks.ref(raw);
-    await socket.leave(rooms.view(conversation_id));
-    return { conversation_id };
-  });
-
-  handle('typing_start', (raw) => {
-    const { conversation_id } = checks.ref(raw);
-    requireRoom(conversation_id);
-    const sent = typing.start(userId, conversation_id);
-    return { conversation_id, throttled: !sent };
-  });
-
-  handle('typing_stop', (raw) => {
-    const { conversation_id } = checks.ref(raw);
-    requireRoom(conversation_id);
-    typing.stop(userId, conversation_id);
-    return { conversation_id };
-  });
-
-  handle(
-    'send_message',
-    async (raw) => {
-      const { conversation_id, ...input } = checks.send(raw);
-      const wait = await deps.sendLimiter.consume(userId);
-      if (wait > 0) fail('rate_limited', 'Too many messages; slow down', wait);
-      const { reply_to_id, ...rest } = input;
-      const result = await services.messages.send(actor, conversation_id, {
-        ...rest,
-        ...(reply_to_id ? { reply_to_id } : {}),
-      });
-      typing.stop(userId, conversation_id);
-      return result;
-    },
-    true,
-  );
-
-  handle(
-    'message_delivered',
-    async (raw) => {
-      const { conversation_id, seq } = checks.watermark(raw);
-      return services.receipts.markDelivered(actor, conversation_id, seq);
-    },
-    true,
-  );
-
-  handle(
-    'message_read',
-    async (raw) => {
-      const { conversation_id, seq } = checks.watermark(raw);
-      return services.receipts.markRead(actor, conversation_id, seq);
-    },
-    true,
-  );
-
-  handle('sync', async (raw) => {
-    const { cursors, limit } = checks.sync(raw);
-    return services.sync.sync(actor, cursors, limit);
-  });
-
-  handle('presence', async (raw) => {
-    const { user_ids } = checks.presence(raw);
-    return deps.presence.query(userId, user_ids);
-  });
-
-  socket.onAny((event: string, ...args: unknown[]) => {
-    if (CLIENT_EVENTS.has(event)) return;
-    deps.metrics.socketErrors.inc({ code: 'unknown_event' });
-    const last = args.at(-1);
-    if (typeof last === 'function') {
-      (last as (r: Ack) => void)({
-        ok: false,
-        error: { code: 'unknown_event', message: `Unknown event: ${event.slice(0, 64)}` },
-      });
+  private async answer(scope: EventScope, event: string, handler: Handler | undefined, payload: unknown) {
+    const { metrics, logger } = this.deps;
+    try {
+      // Flood guard first: a refused event is answered, never processed.
+      const wait = await this.deps.eventLimiter.consume(scope.connectionId);
+      if (wait > 0) fail('rate_limited', 'Too many events; slow down', wait);
+      if (!handler) fail('unknown_event', `Unknown event: ${event.slice(0, 64)}`);
+      const data = await handler!.run(scope, payload);
+      return { ok: true as const, data: data ?? null };
+    } catch (err) {
+      const error = toAckError(err, logger);
+      metrics.socketErrors.inc({ code: error.code });
+      return { ok: false as const, error };
     }
+  }
+}
+
+/** Wires a /messaging socket to the client events: every incoming event goes through dispatch. */
+export function registerMessagingHandlers(socket: MessagingSocket, events: ClientEvents): void {
+  const scope: EventScope = {
+    actor: { userId: socket.data.userId, role: socket.data.role, sessionId: socket.data.sessionId },
+    connectionId: socket.id,
+    inRoom: (room) => socket.rooms.has(room),
+    join: (names) => socket.join(names),
+    leave: (name) => socket.leave(name),
+  };
+  socket.onAny((event: string, ...args: unknown[]) => {
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as (r: Ack) => void) : undefined;
+    const payload = typeof args[0] === 'function' ? undefined : args[0];
+    void events.dispatch(scope, event, payload).then((result) => ack?.(result));
   });
 }

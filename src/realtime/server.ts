@@ -9,7 +9,7 @@ import { connectRedis } from '../platform/redis.js';
 import { createEventLimiter } from '../platform/socket-rate-limits.js';
 import { Fanout, type Io } from './fanout.js';
 import { authenticateToken, HandshakeError, handshakeToken } from './handshake.js';
-import { type MessagingSocket, registerMessagingHandlers } from './messaging-handlers.js';
+import { ClientEvents, type MessagingSocket, registerMessagingHandlers } from './messaging-handlers.js';
 import { RealtimeMetrics } from './metrics.js';
 import { PresenceService } from './presence.js';
 import { presenceRoutes } from './presence.routes.js';
@@ -122,6 +122,17 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     work.then(done, done);
     return work;
   };
+  const clientEvents = new ClientEvents({
+    services: ctx.services,
+    repository,
+    typing,
+    presence,
+    sendLimiter,
+    eventLimiter,
+    metrics,
+    logger,
+    track,
+  });
   let closing = false;
   const memberships = new WeakMap<object, string[]>();
 
@@ -154,17 +165,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
       const conversations = (memberships.get(socket) ?? []).map(rooms.conversation);
       memberships.delete(socket);
       void socket.join([...own, ...conversations]);
-      registerMessagingHandlers(socket as MessagingSocket, {
-        services: ctx.services,
-        repository,
-        typing,
-        presence,
-        sendLimiter,
-        eventLimiter,
-        metrics,
-        logger,
-        track,
-      });
+      registerMessagingHandlers(socket as MessagingSocket, clientEvents);
       const online = track(presence.connected(userId, socket.id));
       socket.on('disconnect', () => {
         const stillHere = [...nsp.sockets.values()].some(
@@ -191,6 +192,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     maxPayloadBytes: settings.maxPayloadBytes,
     heartbeatMs: settings.pingIntervalMs + settings.pingTimeoutMs,
     multiInstance: adapterPair !== undefined,
+    events: clientEvents,
     track,
   });
   fanout.addTransport(gateway);

@@ -6,6 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../identity/actor.js';
 import type { Io, RoomTransport } from './fanout.js';
 import { authenticateToken, HandshakeError } from './handshake.js';
+import type { ClientEvents, EventScope } from './messaging-handlers.js';
 import type { PresenceService } from './presence.js';
 import { rooms } from './protocol.js';
 import type { RealtimeRepository } from './realtime.repository.js';
@@ -20,6 +21,8 @@ export interface WsGatewayDeps {
   heartbeatMs: number;
   /** Several instances share a Redis adapter: forward fan-out to the others' /ws clients. */
   multiInstance: boolean;
+  /** The same client events as Socket.IO. */
+  events: ClientEvents;
   track<T>(work: Promise<T>): Promise<T>;
 }
 
@@ -27,6 +30,7 @@ interface WsClient {
   id: string;
   ws: WebSocket;
   userId: string;
+  scope: EventScope;
   rooms: Set<string>;
   alive: boolean;
   online: Promise<void>;
@@ -39,7 +43,6 @@ type RemoteOp =
 
 const REMOTE_EVENT = 'tma:ws';
 const AUTH_TIMEOUT_MS = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 let counter = 0;
 
 export class WsGateway implements RoomTransport {
@@ -206,7 +209,23 @@ export class WsGateway implements RoomTransport {
       if (ws.readyState !== ws.OPEN) return;
       const id = `ws-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
       const online = this.deps.track(this.deps.presence.connected(actor.userId, id));
-      const client: WsClient = { id, ws, userId: actor.userId, rooms: new Set(), alive: true, online };
+      const client = {
+        id,
+        ws,
+        userId: actor.userId,
+        rooms: new Set<string>(),
+        alive: true,
+        online,
+      } as WsClient;
+      client.scope = {
+        actor,
+        connectionId: id,
+        inRoom: (room) => client.rooms.has(room),
+        join: (names) => {
+          for (const room of names) this.add(client, room);
+        },
+        leave: (room) => this.remove(client, room),
+      };
       this.clients.add(client);
       const own = [rooms.user(actor.userId), ...(actor.sessionId ? [rooms.session(actor.sessionId)] : [])];
       for (const room of [...own, ...conversations.map(rooms.conversation)]) this.add(client, room);
@@ -232,30 +251,17 @@ export class WsGateway implements RoomTransport {
   private async onMessage(client: WsClient, raw: string): Promise<void> {
     const msg = parse(raw);
     const id = typeof msg?.id === 'string' || typeof msg?.id === 'number' ? msg.id : null;
-    const reply = (body: Record<string, unknown>) =>
-      client.ws.send(JSON.stringify({ type: 'ack', id, ...body }));
-    const error = (code: string, message: string) => reply({ ok: false, error: { code, message } });
-    if (!msg || typeof msg.type !== 'string')
-      return error('validation_error', 'Messages are JSON objects with a type');
-    if (msg.type === 'ping') return void client.ws.send(JSON.stringify({ type: 'pong', id }));
-    if (msg.type !== 'join_conversation' && msg.type !== 'leave_conversation') {
-      return error('unknown_event', `Unknown event: ${msg.type.slice(0, 64)}`);
+    if (!msg || typeof msg.type !== 'string') {
+      const error = { code: 'validation_error', message: 'Messages are JSON objects with a type' };
+      client.ws.send(JSON.stringify({ type: 'ack', id, ok: false, error }));
+      return;
     }
-    const data = msg.data as { conversation_id?: unknown } | undefined;
-    const conversationId = data?.conversation_id;
-    if (typeof conversationId !== 'string' || !UUID.test(conversationId)) {
-      return error('validation_error', 'data.conversation_id must be a UUID');
+    if (msg.type === 'ping') {
+      client.ws.send(JSON.stringify({ type: 'pong', id }));
+      return;
     }
-    if (msg.type === 'leave_conversation') {
-      this.remove(client, rooms.view(conversationId));
-      return reply({ ok: true, data: { conversation_id: conversationId } });
-    }
-    if (!(await this.deps.repository.isMember(client.userId, conversationId))) {
-      return error('not_found', 'Conversation not found');
-    }
-    this.add(client, rooms.conversation(conversationId));
-    this.add(client, rooms.view(conversationId));
-    reply({ ok: true, data: { conversation_id: conversationId } });
+    const ack = await this.deps.events.dispatch(client.scope, msg.type, msg.data);
+    if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify({ type: 'ack', id, ...ack }));
   }
 }
 

@@ -1,9 +1,18 @@
 // The plain /ws gateway: auth by header, first message or (when enabled) URL; the same events as Socket.IO.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageView } from '../../src/events/domain-events.js';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
-import { connectWs, listen } from '../helpers/sockets.js';
+import {
+  closeAllSockets,
+  connectSocket,
+  connectWs,
+  emitWithAck,
+  listen,
+  nextEvent,
+} from '../helpers/sockets.js';
 import { addMembers, createGroup, sendRest } from './fixtures.js';
 
 let app: FastifyInstance;
@@ -15,6 +24,7 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([createUser(app), createUser(app)]);
 });
 afterAll(async () => {
+  closeAllSockets();
   await app.close();
 });
 
@@ -65,6 +75,59 @@ describe('/ws', () => {
     expect(await next('ack')).toMatchObject({ id: 'x', ok: false, error: { code: 'unknown_event' } });
     ws.send(JSON.stringify({ type: 'join_conversation', data: { conversation_id: 'nope' } }));
     expect(await next('ack')).toMatchObject({ ok: false, error: { code: 'validation_error' } });
+    ws.close();
+  });
+
+  it('carries the Socket.IO client events: send_message, typing, receipts, sync, presence', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const viewer = await connectSocket(app, alice.token);
+    await emitWithAck(viewer, 'join_conversation', { conversation_id: conversationId });
+    const { ws, next } = await connectWs(app, { token: bob.token });
+    await next('ready');
+    const send = (type: string, id: number, data: unknown) => ws.send(JSON.stringify({ type, id, data }));
+
+    const arrived = nextEvent<MessageView>(viewer, 'new_message');
+    send('send_message', 1, {
+      conversation_id: conversationId,
+      content: 'from plain ws',
+      client_id: randomUUID(),
+    });
+    const sent = await next('ack');
+    expect(sent).toMatchObject({
+      id: 1,
+      ok: true,
+      data: { created: true, message: { content: 'from plain ws' } },
+    });
+    const message = (sent.data as { message: MessageView }).message;
+    expect((await arrived).id).toBe(message.id);
+    expect((await next('new_message')).data).toMatchObject({ id: message.id });
+
+    const typing = nextEvent(viewer, 'user_typing');
+    send('typing_start', 2, { conversation_id: conversationId });
+    expect(await next('ack')).toMatchObject({ id: 2, ok: true });
+    expect(await typing).toMatchObject({ user_id: bob.user.id, typing: true });
+
+    const status = nextEvent(viewer, 'message_status', (p) => p.user_id === bob.user.id);
+    send('message_read', 3, { conversation_id: conversationId, seq: message.seq });
+    expect(await next('ack')).toMatchObject({ id: 3, ok: true, data: { read_seq: message.seq } });
+    expect(await status).toMatchObject({ read_seq: message.seq });
+
+    send('sync', 4, { cursors: { [conversationId]: message.seq - 1 } });
+    const synced = await next('ack');
+    expect(synced).toMatchObject({ id: 4, ok: true });
+    expect(
+      (synced.data as { conversations: Array<{ events: unknown[] }> }).conversations[0]?.events,
+    ).toHaveLength(1);
+
+    send('presence', 5, { user_ids: [alice.user.id] });
+    expect(await next('ack')).toMatchObject({
+      id: 5,
+      ok: true,
+      data: [{ user_id: alice.user.id, online: true }],
+    });
+
+    send('send_message', 6, { conversation_id: conversationId, content: 'x'.repeat(20_000) });
+    expect(await next('ack')).toMatchObject({ id: 6, ok: false, error: { code: 'payload_too_large' } });
     ws.close();
   });
 
