@@ -367,4 +367,36 @@ describe('search over the messaging API', () => {
     expect(await contents(guest, 'albatross')).toEqual([]);
     expect(await contents(owner, 'albatross')).toEqual(['albatross left the harbour']);
   });
+
+  it('hides history from before a member was added through the API, and shows what came after', async () => {
+    const owner = await createUser(app);
+    const late = await createUser(app);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/conversations',
+      headers: owner.headers,
+      payload: { type: 'group', name: 'Late joiners', member_ids: [] },
+    });
+    expect(created.statusCode).toBe(201);
+    const conversationId = created.json().data.id;
+    const send = (content: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/conversations/${conversationId}/messages`,
+        headers: owner.headers,
+        payload: { content },
+      });
+    expect((await send('flamingo before the join')).statusCode).toBe(201);
+    const added = await app.inject({
+      method: 'POST',
+      url: `/api/v1/conversations/${conversationId}/members`,
+      headers: owner.headers,
+      payload: { member_ids: [late.user.id] },
+    });
+    expect(added.statusCode).toBeLessThan(300);
+    expect(await contents(late, 'flamingo')).toEqual([]);
+    expect((await send('flamingo after the join')).statusCode).toBe(201);
+    expect(await contents(late, 'flamingo')).toEqual(['flamingo after the join']);
+    expect(await contents(owner, 'flamingo')).toHaveLength(2);
+  });
 });
