@@ -22,7 +22,11 @@ export async function pollsRoutes(app: FastifyInstance, ctx: AppContext): Promis
           'Create a poll (a `poll` message with 2-12 options); a retry with the same client_id returns it',
         params: IdParams,
         body: CreatePollBody,
-        response: { 200: Envelope(CreatedPoll), 201: Envelope(CreatedPoll), ...errors(400, 401, 404, 409) },
+        response: {
+          200: Envelope(CreatedPoll),
+          201: Envelope(CreatedPoll),
+          ...errors(400, 401, 403, 404, 409),
+        },
       },
     },
     async (request, reply) => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup } from '../conversations/messaging-helpers.js';
+import { call, createGroup, openDm } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let owner: TestUser;
@@ -113,6 +113,18 @@ describe('POST /conversations/{id}/polls', () => {
       const res = await call(app, owner, 'POST', `/conversations/${group.id}/polls`, body);
       expect(res.statusCode, JSON.stringify(body).slice(0, 80)).toBe(400);
     }
+  });
+
+  it('refuses a poll into a DM where one side blocked the other (403 blocked)', async () => {
+    const dm = await openDm(app, member, outsider);
+    const blocked = await call(app, outsider, 'PUT', `/blocks/${member.user.id}`);
+    expect(blocked.statusCode).toBeLessThan(300);
+    const res = await call(app, member, 'POST', `/conversations/${dm.id}/polls`, {
+      question: 'Q',
+      options: ['a', 'b'],
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('blocked');
   });
 
   it('answers 404 to non-members and 401 without a token', async () => {
