@@ -186,6 +186,7 @@ async function main(): Promise<void> {
   let relay: Target | undefined;
   const relayContext = async () => {
     relay ??= await startBaseline();
+    active.add(relay);
     return createContext({ ...options, mode: options.mode }, relay);
   };
   let relayCtx: ScenarioContext | undefined;
@@ -205,6 +206,7 @@ async function main(): Promise<void> {
         serverRoot: options.serverRoot,
         tag: opts.tag,
       });
+      active.add(target);
       const ctx = createContext(opts, target);
       const modeName = options.url
         ? 'external'
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
         }
       } finally {
         await target.stop();
+        active.delete(target);
       }
     }
   } finally {
@@ -290,9 +293,15 @@ function writeSvg(
   console.error(`[bench] wrote ${file}`);
 }
 
+/** Targets that are up, so an interrupted run still stops them (and drops its database). */
+const active = new Set<Target>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // Exiting runs the exit hook that kills every server and relay the bench started.
-  process.on(signal, () => process.exit(130));
+  process.on(signal, () => {
+    const stopping = Promise.allSettled([...active].map((t) => t.stop()));
+    const timeout = new Promise((r) => setTimeout(r, 10_000));
+    // Exiting also runs the exit hook that kills every process the bench started.
+    void Promise.race([stopping, timeout]).finally(() => process.exit(130));
+  });
 }
 
 main().catch((error: unknown) => {

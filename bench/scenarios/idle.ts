@@ -43,6 +43,11 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
   await wait(holdS * 1000);
   const held = meter.read();
   const after = await settledRss(ctx.target.pids());
+  // Mass disconnect: what the server spends when every socket goes away at once (e.g. a load balancer restart).
+  meter.reset();
+  await gen.close();
+  await wait(3000);
+  const disconnect = meter.read();
   const perSocketKb = connect.ok ? round((after.rssBytes - before.rssBytes) / connect.ok / 1024, 1) : 0;
   return {
     parameters: { sockets, users: userCount, hold_s: holdS },
@@ -53,6 +58,7 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
       rss_per_socket_kb: perSocketKb,
       idle_cpu_seconds: held.cpu_seconds,
       idle_cores_busy: held.cores_busy,
+      disconnect_all_cpu_seconds: disconnect.cpu_seconds,
     },
     headline: {
       sockets: connect.ok,
@@ -60,6 +66,7 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
       'connects/s': connect.connects_per_second,
       'KB/socket': perSocketKb,
       'idle cores busy': held.cores_busy,
+      'disconnect-all CPU s': disconnect.cpu_seconds,
       'server RSS MB': round(after.rssBytes / 1024 / 1024, 1),
     },
   };
