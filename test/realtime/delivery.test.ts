@@ -171,3 +171,62 @@ describe('send_message rate limit', () => {
     expect(refused[0]?.error).toMatchObject({ code: 'rate_limited', retry_after: 1 });
   });
 });
+
+describe('domain event mapping', () => {
+  it('forwards reactions, pins, polls, conversation and member changes to the conversation with their seq', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const b = await connectSocket(app, bob.token);
+    const c = await connectSocket(app, carol.token);
+    const leaked = noEvent(c, 'reaction_added', 500);
+    const base = { conversation_id: conversationId, message_id: randomUUID() };
+    const cases = [
+      ['reaction.added', 'reaction_added', { ...base, seq: 50, user_id: alice.user.id, emoji: '👍' }],
+      ['reaction.removed', 'reaction_removed', { ...base, seq: 51, user_id: alice.user.id, emoji: '👍' }],
+      ['message.pinned', 'message_pinned', { ...base, seq: 52, user_id: alice.user.id, pinned: true }],
+      ['poll.updated', 'poll_updated', { ...base, seq: 53, poll_id: randomUUID() }],
+      [
+        'conversation.updated',
+        'conversation_updated',
+        { conversation_id: conversationId, seq: 54, changes: { name: 'New' }, actor_id: alice.user.id },
+      ],
+      [
+        'member.updated',
+        'member_updated',
+        {
+          conversation_id: conversationId,
+          seq: 55,
+          user_id: bob.user.id,
+          role: 'admin',
+          actor_id: alice.user.id,
+        },
+      ],
+    ] as const;
+    for (const [domain, event, payload] of cases) {
+      const got = nextEvent(b, event);
+      app.tma.bus.publish(domain, payload as never);
+      expect(await got).toEqual(payload);
+    }
+    expect(await leaked).toBe(true);
+  });
+
+  it('sends member_muted only to the member and user_updated to the user and their contacts', async () => {
+    const conversationId = await createGroup(app, alice, [bob]);
+    const a = await connectSocket(app, alice.token);
+    const b = await connectSocket(app, bob.token);
+    const stranger = await connectSocket(app, (await createUser(app)).token);
+    const notForAlice = noEvent(a, 'member_muted', 400);
+    const muted = nextEvent(b, 'member_muted');
+    const payload = { conversation_id: conversationId, user_id: bob.user.id, muted_until: null };
+    app.tma.bus.publish('member.muted', payload);
+    expect(await muted).toEqual(payload);
+    expect(await notForAlice).toBe(true);
+
+    const seenByContact = nextEvent(a, 'user_updated');
+    const seenBySelf = nextEvent(b, 'user_updated');
+    const notForStranger = noEvent(stranger, 'user_updated', 400);
+    app.tma.bus.publish('user.updated', { user_id: bob.user.id });
+    expect(await seenByContact).toEqual({ user_id: bob.user.id });
+    expect(await seenBySelf).toEqual({ user_id: bob.user.id });
+    expect(await notForStranger).toBe(true);
+  });
+});
