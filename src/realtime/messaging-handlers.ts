@@ -1,4 +1,4 @@
-// Client events of the /messaging namespace: validated, authorised, acknowledged; the work is done by services.
+// Client events (Socket.IO /messaging and /ws): flood-guarded, validated, authorised, acknowledged; services do the work.
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { Static, TSchema } from 'typebox';

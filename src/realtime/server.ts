@@ -168,9 +168,8 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
       registerMessagingHandlers(socket as MessagingSocket, clientEvents);
       const online = track(presence.connected(userId, socket.id));
       socket.on('disconnect', () => {
-        const stillHere = [...nsp.sockets.values()].some(
-          (s) => s.data.userId === userId && s.id !== socket.id,
-        );
+        // By now the socket has left its rooms: anyone left in user:{id} is another device here.
+        const stillHere = (nsp.adapter.rooms.get(rooms.user(userId))?.size ?? 0) > 0;
         if (!stillHere) typing.stopAll(userId);
         void track(online.then(() => presence.disconnected(userId, socket.id)));
       });

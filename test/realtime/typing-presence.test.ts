@@ -67,6 +67,22 @@ describe('typing', () => {
     await emitWithAck(a, 'typing_stop', { conversation_id: conversationId });
   });
 
+  it("stops when the typist's last socket goes away, not before", async () => {
+    const a1 = await connectSocket(app, alice.token);
+    const a2 = await connectSocket(app, alice.token);
+    const viewer = await connectSocket(app, bob.token);
+    await emitWithAck(viewer, 'join_conversation', { conversation_id: conversationId });
+    const started = nextEvent<Typing>(viewer, 'user_typing');
+    await emitWithAck(a1, 'typing_start', { conversation_id: conversationId });
+    await started;
+    const notYet = noEvent(viewer, 'user_typing', 200);
+    a2.close();
+    expect(await notYet).toBe(true);
+    const stopped = nextEvent<Typing>(viewer, 'user_typing');
+    a1.close();
+    expect(await stopped).toMatchObject({ user_id: alice.user.id, typing: false });
+  });
+
   it('refuses typing in a conversation the user is not in with not_found', async () => {
     const dave = await createUser(app);
     const d = await connectSocket(app, dave.token);
