@@ -25,7 +25,16 @@ export interface MessageSearchFilter {
   /** Only ids below this one (pages go newest first; ids are UUID v7, so time-ordered). */
   beforeId?: string;
   limit: number;
+  /**
+   * `recent`: walk each of the caller's conversations newest first (best for words in many messages);
+   * `bitmap`: intersect the word's GIN bitmap with the caller's conversations (best for rarer words);
+   * `auto` (default) picks by the planner's estimate of how many messages match.
+   */
+  strategy?: 'auto' | 'recent' | 'bitmap';
 }
+
+/** Share of all messages above which a query counts as common (and `auto` walks conversations instead). */
+const COMMON_SHARE = 0.2;
 
 export interface MessageSearchRow {
   id: string;
@@ -76,7 +85,6 @@ export class SearchRepository {
     if (memberships.length === 0) return [];
     const conversationIds = memberships.map((m) => m.conversation_id);
     const conditions = [
-      sql`m.conversation_id = ANY(${conversationIds}::uuid[])`,
       sql`m.search @@ ${query}`,
       // A query with nothing to look for (only -not terms, or no words) finds nothing instead of scanning everything.
       sql`querytree(${query}) NOT IN ('T', '')`,
@@ -88,24 +96,69 @@ export class SearchRepository {
     if (filter.from) conditions.push(sql`m.created_at >= ${filter.from}`);
     if (filter.to) conditions.push(sql`m.created_at < ${filter.to}`);
     if (filter.beforeId) conditions.push(sql`m.id < ${filter.beforeId}`);
+    let strategy = filter.strategy ?? 'auto';
+    if (strategy === 'auto') {
+      // Phrases are estimated like ANDs (far too high), so they always take the bitmap path.
+      const share = filter.query.includes('"') ? undefined : await this.estimateShare(query, trx);
+      strategy = share !== undefined && share >= COMMON_SHARE ? 'recent' : 'bitmap';
+    }
+    const hits =
+      strategy === 'recent'
+        ? // Per conversation, newest first on (conversation_id, seq), stopping after `limit` matches each.
+          sql`
+          SELECT h.id
+          FROM conversation_members cm
+          CROSS JOIN LATERAL (
+            SELECT m.id FROM messages m
+            WHERE m.conversation_id = cm.conversation_id AND ${sql.join(conditions, sql` AND `)}
+            ORDER BY m.seq DESC
+            LIMIT ${filter.limit}
+          ) h
+          WHERE cm.user_id = ${filter.userId} AND cm.left_at IS NULL
+            AND cm.conversation_id = ANY(${conversationIds}::uuid[])
+          ORDER BY h.id DESC
+          LIMIT ${filter.limit}`
+        : // The cast keeps the planner from probing the GIN index once per conversation; the literal list of
+          // conversations lets it intersect the word's bitmap with the (conversation_id, seq) index instead.
+          sql`
+          SELECT m.id
+          FROM messages m
+          JOIN conversation_members cm
+            ON cm.conversation_id = m.conversation_id::text::uuid AND cm.user_id = ${filter.userId} AND cm.left_at IS NULL
+          WHERE m.conversation_id = ANY(${conversationIds}::uuid[]) AND ${sql.join(conditions, sql` AND `)}
+          ORDER BY m.id DESC
+          LIMIT ${filter.limit}`;
     const options = `StartSel=${HIGHLIGHT_START}, StopSel=${HIGHLIGHT_STOP}, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=" … "`;
     const { rows } = await sql<MessageSearchRow>`
       SELECT m.id, ts_headline('simple', coalesce(m.content, ''), ${query}, ${options}) AS highlight
-      FROM (
-        SELECT m.id
-        FROM messages m
-        -- The cast keeps the planner from probing the GIN index once per conversation (a bitmap-AND per
-        -- membership, slow for mid-frequency words and prefixes): it either scans the GIN index once and
-        -- hash-joins the memberships, or walks ids newest first for common words.
-        JOIN conversation_members cm
-          ON cm.conversation_id = m.conversation_id::text::uuid AND cm.user_id = ${filter.userId} AND cm.left_at IS NULL
-        WHERE ${sql.join(conditions, sql` AND `)}
-        ORDER BY m.id DESC
-        LIMIT ${filter.limit}
-      ) hits
+      FROM (${hits}) hits
       JOIN messages m ON m.id = hits.id
       ORDER BY m.id DESC`.execute(trx);
     return rows;
+  }
+
+  private total: { rows: number; at: number } | undefined;
+
+  /** The planner's estimate of the share of all messages matching the query; undefined when unknown. */
+  private async estimateShare(query: RawBuilder<string>, trx: Executor): Promise<number | undefined> {
+    try {
+      if (!this.total || Date.now() - this.total.at > 60_000) {
+        const { rows } = await sql<{ n: number }>`
+          SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'messages'::regclass`.execute(trx);
+        this.total = { rows: Number(rows[0]?.n ?? 0), at: Date.now() };
+      }
+      if (this.total.rows < 10_000) return undefined;
+      const { rows } = await sql<Record<string, unknown>>`
+        EXPLAIN (FORMAT JSON) SELECT 1 FROM messages m WHERE m.search @@ ${query}`.execute(trx);
+      const raw = rows[0]?.['QUERY PLAN'];
+      const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{
+        Plan?: { 'Plan Rows'?: number };
+      }>;
+      const matches = plan?.[0]?.Plan?.['Plan Rows'];
+      return typeof matches === 'number' ? matches / this.total.rows : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether the user is a current member of the conversation. */

@@ -1,6 +1,8 @@
 // GET /search/messages, /search/users and /search/conversations.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SearchRepository } from '../../../src/modules/search/search.repository.js';
+import { wantsPrefix } from '../../../src/modules/search/search.service.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/factories.js';
 import { seedConversation, seedMessage } from './seed.js';
@@ -398,5 +400,37 @@ describe('search over the messaging API', () => {
     expect((await send('flamingo after the join')).statusCode).toBe(201);
     expect(await contents(late, 'flamingo')).toEqual(['flamingo after the join']);
     expect(await contents(owner, 'flamingo')).toHaveLength(2);
+  });
+
+  it('finds the same messages whichever query strategy runs (per-conversation walk or GIN bitmap)', async () => {
+    const repo = new SearchRepository(app.tma.db);
+    const queries = [
+      'quick',
+      'qui',
+      '"quick brown"',
+      'cats OR dogs',
+      'fox -lazy',
+      'release ton',
+      'nothing-at-all',
+    ];
+    for (const query of queries) {
+      for (const [user, extra] of [
+        [alice, {}],
+        [bob, { senderId: bob.user.id }],
+        [alice, { conversationId: team, limit: 2 }],
+      ] as const) {
+        const base = { userId: user.user.id, query, prefix: wantsPrefix(query), limit: 50, ...extra };
+        const recent = await repo.searchMessages({ ...base, strategy: 'recent' });
+        const bitmap = await repo.searchMessages({ ...base, strategy: 'bitmap' });
+        expect(recent, query).toEqual(bitmap);
+      }
+    }
+    const some = await repo.searchMessages({
+      userId: alice.user.id,
+      query: 'quick',
+      prefix: true,
+      limit: 50,
+    });
+    expect(some.length).toBeGreaterThan(0);
   });
 });
