@@ -132,18 +132,35 @@ export function groupClients(
   return clients;
 }
 
-/** Server CPU and RSS between two moments of one phase. */
+/** Server CPU and RSS between two moments of one phase, and the CPU of its PostgreSQL backends. */
 export class ServerMeter {
   private start: ProcSample;
+  private db: number[] = [];
+  private dbStart: ProcSample = sampleAll([]);
   constructor(private readonly target: Target) {
     this.start = sampleAll(target.pids());
   }
-  reset(): void {
+  async reset(): Promise<void> {
+    this.db = await this.target.dbPids();
+    this.dbStart = sampleAll(this.db);
     this.start = sampleAll(this.target.pids());
   }
-  read(): { cpu_seconds: number; cores_busy: number; rss_mb: number } {
+  read(): {
+    cpu_seconds: number;
+    cores_busy: number;
+    rss_mb: number;
+    db_cpu_seconds: number;
+    db_cores_busy: number;
+  } {
     const now = sampleAll(this.target.pids());
-    return { ...cpuBetween(this.start, now), rss_mb: round(now.rssBytes / 1024 / 1024, 1) };
+    // Backends that went away during the phase drop out of the sum; the pool keeps them open under load.
+    const db = cpuBetween(this.dbStart, sampleAll(this.db));
+    return {
+      ...cpuBetween(this.start, now),
+      rss_mb: round(now.rssBytes / 1024 / 1024, 1),
+      db_cpu_seconds: Math.max(0, db.cpu_seconds),
+      db_cores_busy: Math.max(0, db.cores_busy),
+    };
   }
 }
 

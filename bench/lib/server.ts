@@ -35,6 +35,8 @@ export interface Target {
   description: string;
   urls: string[];
   pids(): number[];
+  /** PostgreSQL backend processes serving this target's database (production mode on this machine). */
+  dbPids(): Promise<number[]>;
   /** kill -9 instance `index` (restart scenario). */
   kill(index: number): void;
   /** Starts instance `index` again on the same port and data. */
@@ -153,6 +155,23 @@ async function createDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
+/** Backend pids of one database (pg_stat_activity), to read their CPU time from /proc. */
+async function backendPids(adminUrl: string, name: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1',
+      [name],
+    );
+    return rows.map((r) => Number(r.pid));
+  } catch {
+    return [];
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -173,6 +192,7 @@ export async function startTma(options: TargetOptions): Promise<Target> {
       description: `external server at ${options.url}`,
       urls: [options.url.replace(/\/api\/v1\/?$/, '')],
       pids: () => (options.pid ? [options.pid] : []),
+      dbPids: async () => [],
       kill: () => {
         throw new Error('an external server cannot be killed by the bench');
       },
@@ -222,6 +242,7 @@ export async function startTma(options: TargetOptions): Promise<Target> {
         : `TMA production (PostgreSQL + Redis, ${instances} instance${instances > 1 ? 's' : ''})`,
     urls: ports.map((p) => `http://127.0.0.1:${p}`),
     pids: () => children.map((c) => c?.process.pid ?? 0).filter((p) => p > 0 && isRunning(p)),
+    dbPids: () => (database ? backendPids(database.admin, database.name) : Promise.resolve([])),
     kill(i) {
       children[i]?.process.kill('SIGKILL');
     },
@@ -262,6 +283,7 @@ export async function startBaseline(): Promise<Target> {
     description: 'bare Socket.IO relay (no auth, no storage)',
     urls: [child.url],
     pids: () => (child.process.pid && child.process.exitCode === null ? [child.process.pid] : []),
+    dbPids: async () => [],
     kill: () => child.process.kill('SIGKILL'),
     restart: async () => {
       throw new Error('the relay is not restarted');

@@ -32,6 +32,9 @@ export interface PhaseFigures {
   server_cores_busy: number;
   server_cpu_us_per_delivery: number;
   server_rss_mb: number;
+  /** PostgreSQL backends of the bench database (production mode), same window. */
+  db_cores_busy: number;
+  db_cpu_us_per_delivery: number;
   generator_cpu_seconds: number;
 }
 
@@ -42,7 +45,7 @@ export async function measurePhase(
   phase: number,
   options: { intervalMs: number; durationS: number; drainMs: number; senders: number; recipients: number },
 ): Promise<PhaseFigures> {
-  meter.reset();
+  await meter.reset();
   const r = await gen.run(phase, options.intervalMs, options.durationS * 1000, options.drainMs);
   const server = meter.read();
   const expected = r.acked * options.recipients;
@@ -67,6 +70,8 @@ export async function measurePhase(
     server_cores_busy: server.cores_busy,
     server_cpu_us_per_delivery: r.received ? round((server.cpu_seconds * 1e6) / r.received, 1) : 0,
     server_rss_mb: server.rss_mb,
+    db_cores_busy: server.db_cores_busy,
+    db_cpu_us_per_delivery: r.received ? round((server.db_cpu_seconds * 1e6) / r.received, 1) : 0,
     generator_cpu_seconds: round(r.generator_cpu_seconds, 2),
   };
 }
@@ -135,6 +140,7 @@ export async function fanout(ctx: ScenarioContext, gen: LoadGenerator): Promise<
       'max ms': phase.latency.max_ms,
       lost: phase.lost,
       'server CPU µs/delivery': phase.server_cpu_us_per_delivery,
+      'db CPU µs/delivery': phase.db_cpu_us_per_delivery,
     },
   };
 }

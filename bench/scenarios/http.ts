@@ -67,7 +67,7 @@ export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
   const endpoints: EndpointFigures[] = [];
   for (const path of ['/conversations', `/conversations/${first.id}/messages?limit=50`]) {
     ctx.log(`http: GET ${path} at ${rate} req/s for ${durationS} s`);
-    meter.reset();
+    await meter.reset();
     const { histogram, result } = await load(`${base}/api/v1${path}`, owner.token, rate, durationS);
     endpoints.push({
       path,

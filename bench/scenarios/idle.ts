@@ -44,7 +44,7 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
   const held = meter.read();
   const after = await settledRss(ctx.target.pids());
   // Mass disconnect: what the server spends when every socket goes away at once (e.g. a load balancer restart).
-  meter.reset();
+  await meter.reset();
   await gen.close();
   await wait(3000);
   const disconnect = meter.read();

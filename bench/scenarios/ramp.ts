@@ -49,7 +49,7 @@ export async function ramp(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
     steps.push(step);
     const ok = stepPasses(step);
     ctx.log(
-      `ramp step ${i}: offered ${step.offered_messages_per_s} msg/s, ${step.deliveries_per_s} deliveries/s, p99 ${step.latency.p99_ms} ms, lost ${step.lost} ${ok ? 'ok' : 'LIMIT'}`,
+      `ramp step ${i}: offered ${step.offered_messages_per_s} msg/s, ${step.deliveries_per_s} deliveries/s, p99 ${step.latency.p99_ms} ms, lost ${step.lost}, server ${step.server_cores_busy} / db ${step.db_cores_busy} cores busy ${ok ? 'ok' : 'LIMIT'}`,
     );
     if (!ok) break;
     best = step;
@@ -75,6 +75,7 @@ export async function ramp(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
       'persisted msg/s': best?.messages_persisted_per_s ?? 0,
       'p99 ms at max': best?.latency.p99_ms ?? 0,
       'server CPU µs/delivery': best?.server_cpu_us_per_delivery ?? 0,
+      'db CPU µs/delivery': best?.db_cpu_us_per_delivery ?? 0,
       'limit hit': steps.length > (best ? steps.indexOf(best) + 1 : 0) ? 'yes' : 'no (steps exhausted)',
     },
     series: steps.map((s) => ({

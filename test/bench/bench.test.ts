@@ -203,6 +203,7 @@ describe('a tiny fanout against an in-process server', () => {
       description: 'in-process test app',
       urls: [url],
       pids: () => [process.pid],
+      dbPids: async () => [],
       kill: () => undefined,
       restart: async () => undefined,
       stop: async () => undefined,
