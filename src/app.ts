@@ -21,7 +21,7 @@ import { JobQueue } from './jobs/job-queue.js';
 import { registerModules } from './modules/index.js';
 import { createServices, type Services } from './modules/services.js';
 import { type Cache, MemoryCache, RedisCache } from './platform/cache.js';
-import { connectRedis } from './platform/redis.js';
+import { connectRedis, settleRedis } from './platform/redis.js';
 import { createRealtime } from './realtime/server.js';
 import { VERSION } from './version.js';
 
@@ -65,7 +65,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     options.database ?? (await openDatabase(config, logger, { pgliteTemplate: options.pgliteTemplate }));
   closers.push(() => database.close());
 
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : undefined;
+  const redis = config.redisUrl
+    ? connectRedis(config.redisUrl, logger, 'main', { offlineQueue: false })
+    : undefined;
+  if (redis && !(await settleRedis(redis, 3000)))
+    logger.warn('Redis is not reachable yet: running degraded until it is');
   if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
   const cache: Cache = redis ? new RedisCache(redis, config.redisKeyPrefix) : new MemoryCache();
 

@@ -2,11 +2,19 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-export function connectRedis(url: string, logger: Logger, name = 'main'): Redis {
+export interface RedisOptions {
+  /**
+   * Queue commands while disconnected (subscribers need it). Off for the command connection, so that while
+   * Redis is down every cache, rate-limit and presence call fails at once and callers degrade instead of waiting.
+   */
+  offlineQueue?: boolean;
+}
+
+export function connectRedis(url: string, logger: Logger, name = 'main', options: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     lazyConnect: false,
     maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
+    enableOfflineQueue: options.offlineQueue ?? true,
     connectionName: `tma-${name}`,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
@@ -20,4 +28,22 @@ export function connectRedis(url: string, logger: Logger, name = 'main'): Redis 
     reported = false;
   });
   return redis;
+}
+
+/** Resolves once the connection is ready, or gives up quietly at the first error or after `ms`. */
+export async function settleRedis(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const onError = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
 }
