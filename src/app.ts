@@ -13,6 +13,7 @@ import { EventBus } from './events/bus.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { HealthRegistry, registerHealthRoutes } from './http/health.js';
+import { AppMetrics, registerMetrics } from './http/metrics.js';
 import { registerValidation } from './http/validation.js';
 import type { Authenticator } from './identity/actor.js';
 import { registerAuthHook } from './identity/auth-hook.js';
@@ -95,6 +96,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       shutdownTimeoutMs: config.shutdownTimeoutMs,
     }),
     health,
+    metrics: new AppMetrics(database),
     get authenticator(): Authenticator {
       if (!authenticator) throw new Error('authenticator used before the identity module registered it');
       return authenticator;
@@ -199,6 +201,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await registerDocs(app, VERSION);
   registerHealthRoutes(app, health, VERSION);
+  registerMetrics(app, ctx.metrics);
   await registerIdentity(app, ctx);
   await registerModules(app, ctx);
   // After the modules (services exist); drains sockets in preClose and closes before the database.

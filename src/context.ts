@@ -7,8 +7,9 @@ import type { Database } from './db/database.js';
 import type { DB } from './db/schema.js';
 import type { EventBus } from './events/bus.js';
 import type { HealthRegistry } from './http/health.js';
-import type { JobQueue } from './jobs/job-queue.js';
+import type { AppMetrics } from './http/metrics.js';
 import type { Authenticator } from './identity/actor.js';
+import type { JobQueue } from './jobs/job-queue.js';
 import type { Services } from './modules/services.js';
 import type { Cache } from './platform/cache.js';
 
@@ -26,6 +27,8 @@ export interface AppContext {
   health: HealthRegistry;
   /** Set by the identity module for the configured AUTH_MODE. */
   authenticator: Authenticator;
+  /** Prometheus metrics; modules add their registries with metrics.include(). */
+  metrics: AppMetrics;
   /** Feature services (see src/modules/services.ts). */
   services: Services;
   /** Resources to release when the app closes, in reverse order of registration. */

@@ -247,13 +247,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
 
   app.decorate('realtime', realtime);
   presenceRoutes(app, presence);
-  // Served here until an app-wide /metrics exists; that one should merge metrics.registry instead.
-  if (!app.hasRoute({ method: 'GET', url: '/metrics' })) {
-    app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
-      reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
-    });
-  }
+  ctx.metrics.include(() => metrics.registry);
   app.addHook('preClose', async () => realtime.drain());
   ctx.onClose(async () => {
     await realtime.drain();

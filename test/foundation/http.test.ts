@@ -156,6 +156,19 @@ describe('request ids and headers', () => {
   });
 });
 
+describe('metrics', () => {
+  it('serves Prometheus metrics with per-route HTTP counters and durations', async () => {
+    await app.inject({ method: 'GET', url: '/health' });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toMatch(/tma_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/);
+    expect(res.body).toContain('tma_http_request_duration_seconds_bucket');
+    expect(res.body).toContain('tma_db_queries_total');
+    expect(res.body).toContain('tma_realtime_connected_sockets');
+  });
+});
+
 describe('API documentation', () => {
   it('serves a valid OpenAPI 3 document', async () => {
     const res = await app.inject({ method: 'GET', url: '/openapi.json' });
