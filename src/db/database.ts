@@ -1,4 +1,5 @@
 // Opens the database: PostgreSQL through a pg pool, or embedded PGlite; same SQL, same Kysely types.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -17,6 +18,8 @@ export interface Database {
   readonly kind: DatabaseKind;
   /** Queries run since start; tests use it to assert a constant number of queries per request. */
   readonly stats: { queries: number };
+  /** Runs `work` and counts only the queries it causes (background jobs and timers are not counted). */
+  countQueries(work: () => Promise<unknown>): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,8 +52,16 @@ export async function openDatabase(
   options: OpenDatabaseOptions = {},
 ): Promise<Database> {
   const stats = { queries: 0 };
+  const scope = new AsyncLocalStorage<{ queries: number }>();
+  const countQueries = async (work: () => Promise<unknown>) => {
+    const counter = { queries: 0 };
+    await scope.run(counter, work);
+    return counter.queries;
+  };
   const log = (event: LogEvent) => {
     stats.queries++;
+    const counter = scope.getStore();
+    if (counter) counter.queries++;
     if (event.level === 'error') {
       logger.debug({ err: event.error, sql: event.query.sql }, 'query failed');
     } else if (event.queryDurationMillis >= config.slowQueryMs) {
@@ -75,6 +86,7 @@ export async function openDatabase(
       db,
       kind: 'postgres',
       stats,
+      countQueries,
       ping: async () => {
         await sql`SELECT 1`.execute(db);
       },
@@ -93,6 +105,7 @@ export async function openDatabase(
     db,
     kind: 'pglite',
     stats,
+    countQueries,
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },

@@ -59,12 +59,19 @@ const isHistoryCursor = (v: unknown): v is HistoryCursor =>
   (Number.isSafeInteger((v as { before_seq?: unknown }).before_seq) ||
     Number.isSafeInteger((v as { after_seq?: unknown }).after_seq));
 
-function checkMetadata(metadata: Record<string, unknown> | undefined): void {
+/** Keys the server writes (mentions, link previews, polls); whatever a client sends under them is dropped. */
+const SERVER_METADATA_KEYS = ['mentions', 'mention_all', 'link_preview', 'poll_id'];
+
+function checkMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (metadata !== undefined && Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
     throw new ValidationError(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`, {
       field: 'metadata',
     });
   }
+  if (metadata === undefined) return undefined;
+  const clean = { ...metadata };
+  for (const key of SERVER_METADATA_KEYS) delete clean[key];
+  return clean;
 }
 
 /** Trimmed text; text messages need 1..10,000 characters, other types may carry an empty caption (null). */
@@ -137,7 +144,7 @@ export class MessagesService {
       throw new ValidationError('content is required', { field: 'content' });
     }
     const text = normaliseContent(content, type);
-    checkMetadata(metadata);
+    metadata = checkMetadata(metadata);
 
     if (conversation.type === 'dm') {
       const others = (await this.conversations.memberIds(conversationId)).filter((id) => id !== actor.userId);
@@ -241,9 +248,9 @@ export class MessagesService {
       throw new ForbiddenError('The edit window has passed', 'edit_window_expired');
     }
     const content = normaliseContent(input.content, row.type);
-    checkMetadata(input.metadata);
+    const metadata = checkMetadata(input.metadata);
     const seq = await this.deps.db.transaction().execute(async (trx) => {
-      await this.repo.updateContent(messageId, content ?? '', input.metadata, trx);
+      await this.repo.updateContent(messageId, content ?? '', metadata, trx);
       await this.runHooks(trx, {
         message_id: messageId,
         conversation_id: row.conversation_id,

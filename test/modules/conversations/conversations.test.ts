@@ -252,6 +252,7 @@ describe('GET /conversations', () => {
       expect(res.json().data).toHaveLength(30);
     });
     expect(q2).toBe(q1);
+    expect(q1).toBeGreaterThan(0);
     expect(q1).toBeLessThanOrEqual(4);
   });
 

@@ -64,7 +64,5 @@ export async function sendText(
 
 /** How many SQL queries a request runs. */
 export async function countQueries<T>(app: FastifyInstance, work: () => Promise<T>): Promise<number> {
-  const before = app.tma.database.stats.queries;
-  await work();
-  return app.tma.database.stats.queries - before;
+  return app.tma.database.countQueries(work);
 }

@@ -64,6 +64,28 @@ describe('POST /conversations/:id/messages', () => {
     expect(event).toMatchObject({ type: 'message.created', message_id: message.id, actor_id: bob.user.id });
   });
 
+  it('drops metadata keys only the server writes (mentions, link previews, polls), on send and on edit', async () => {
+    const forged = {
+      mentions: [carol.user.id],
+      mention_all: true,
+      link_preview: { url: 'x' },
+      poll_id: 'p',
+      color: 'red',
+    };
+    const res = await call(app, bob, 'POST', `/conversations/${group.id}/messages`, {
+      content: 'plain',
+      metadata: forged,
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().data.metadata).toEqual({ color: 'red' });
+    const edited = await call(app, bob, 'PATCH', `/messages/${res.json().data.id}`, {
+      content: 'still plain',
+      metadata: forged,
+    });
+    expect(edited.statusCode).toBe(200);
+    expect(edited.json().data.metadata).toEqual({ color: 'red' });
+  });
+
   it('gives 50 parallel sends seqs 1..50 with no gap or duplicate; a client_id retry returns the original (200)', async () => {
     const [x, y] = await Promise.all([createUser(app), createUser(app)]);
     const dm = await openDm(app, x, y);
@@ -297,6 +319,7 @@ describe('GET /conversations/:id/messages', () => {
       ).toHaveLength(100);
     });
     expect(large).toBe(small);
+    expect(small).toBeGreaterThan(0);
     expect(small).toBeLessThanOrEqual(3);
   });
 
