@@ -1,5 +1,5 @@
 // Reactions: one emoji per call, idempotent add/remove, at most 20 distinct emoji per message, each change a seq'd event.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
@@ -11,6 +11,8 @@ import { normaliseEmoji } from './emoji.js';
 import { ReactionsRepository } from './reactions.repository.js';
 
 export const MAX_DISTINCT_REACTIONS = 20;
+
+type LockedMessage = NonNullable<Awaited<ReturnType<ReactionsRepository['lockMessage']>>>;
 
 export interface ReactionsDeps {
   db: Kysely<DB>;
@@ -28,14 +30,10 @@ export class ReactionsService {
   }
 
   async add(actor: Actor, messageId: string, input: string): Promise<MessageView> {
-    await this.messages.visibleMessage(actor, messageId);
-    const emoji = checkEmoji(input);
-    const event = await this.deps.db.transaction().execute(async (trx) => {
-      const message = await this.repo.lockMessage(messageId, trx);
-      if (!message) throw new NotFoundError('Message');
+    return this.change(actor, messageId, input, 'reaction.added', async (trx, message, emoji) => {
       if (message.deleted_at)
         throw new UnprocessableError('A deleted message cannot be reacted to', 'message_deleted');
-      if (await this.repo.exists(messageId, actor.userId, emoji, trx)) return undefined;
+      if (await this.repo.exists(messageId, actor.userId, emoji, trx)) return false;
       const present = await this.repo.distinctEmoji(messageId, trx);
       if (!present.includes(emoji) && present.length >= MAX_DISTINCT_REACTIONS) {
         throw new UnprocessableError(
@@ -45,37 +43,33 @@ export class ReactionsService {
         );
       }
       await this.repo.insert(messageId, actor.userId, emoji, trx);
-      const seq = await appendConversationEvent(trx, {
-        conversation_id: message.conversation_id,
-        type: 'reaction.added',
-        actor_id: actor.userId,
-        message_id: messageId,
-        payload: { emoji, user_id: actor.userId },
-      });
-      return { seq, conversationId: message.conversation_id };
+      return true;
     });
-    if (event) {
-      this.deps.bus.publish('reaction.added', {
-        conversation_id: event.conversationId,
-        seq: event.seq,
-        message_id: messageId,
-        user_id: actor.userId,
-        emoji,
-      });
-    }
-    return this.view(actor, messageId);
   }
 
   async remove(actor: Actor, messageId: string, input: string): Promise<MessageView> {
+    return this.change(actor, messageId, input, 'reaction.removed', (trx, _message, emoji) =>
+      this.repo.delete(messageId, actor.userId, emoji, trx),
+    );
+  }
+
+  /** One reaction change: `apply` says whether anything changed; only a change takes a seq and is published. */
+  private async change(
+    actor: Actor,
+    messageId: string,
+    input: string,
+    type: 'reaction.added' | 'reaction.removed',
+    apply: (trx: Transaction<DB>, message: LockedMessage, emoji: string) => Promise<boolean>,
+  ): Promise<MessageView> {
     await this.messages.visibleMessage(actor, messageId);
     const emoji = checkEmoji(input);
     const event = await this.deps.db.transaction().execute(async (trx) => {
       const message = await this.repo.lockMessage(messageId, trx);
       if (!message) throw new NotFoundError('Message');
-      if (!(await this.repo.delete(messageId, actor.userId, emoji, trx))) return undefined;
+      if (!(await apply(trx, message, emoji))) return undefined;
       const seq = await appendConversationEvent(trx, {
         conversation_id: message.conversation_id,
-        type: 'reaction.removed',
+        type,
         actor_id: actor.userId,
         message_id: messageId,
         payload: { emoji, user_id: actor.userId },
@@ -83,7 +77,7 @@ export class ReactionsService {
       return { seq, conversationId: message.conversation_id };
     });
     if (event) {
-      this.deps.bus.publish('reaction.removed', {
+      this.deps.bus.publish(type, {
         conversation_id: event.conversationId,
         seq: event.seq,
         message_id: messageId,

@@ -73,35 +73,9 @@ export class UsersRepository {
   }
 
   /**
-   * Trigram search on username and display name, best match first; active users only.
-   * `excludeIds` drops e.g. the caller and people who blocked them.
+   * Trigram search on username and display name, best match first; leaves out deactivated users and
+   * everyone who blocked `viewerId`.
    */
-  search(query: string, limit: number, offset: number, trx: Executor = this.db): Promise<UserRow[]> {
-    const q = query.toLowerCase();
-    const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    return trx
-      .selectFrom('users')
-      .selectAll()
-      .where('deactivated_at', 'is', null)
-      .where((eb) =>
-        eb.or([
-          eb(sql`lower(username)`, 'like', pattern),
-          eb(sql`lower(coalesce(display_name, ''))`, 'like', pattern),
-          eb(sql`lower(username)`, sql`%`, q),
-          eb(sql`lower(coalesce(display_name, ''))`, sql`%`, q),
-        ]),
-      )
-      .orderBy(
-        sql`greatest(similarity(lower(username), ${q}), similarity(lower(coalesce(display_name, '')), ${q}), CASE WHEN lower(username) LIKE ${`${q}%`} THEN 1 ELSE 0 END)`,
-        'desc',
-      )
-      .orderBy('username')
-      .limit(limit)
-      .offset(offset)
-      .execute();
-  }
-
-  /** Like `search`, but leaves out deactivated users and everyone who blocked `viewerId`. */
   searchVisibleTo(
     viewerId: string,
     query: string,
