@@ -1,5 +1,6 @@
-// `tsx bench/profile-summary.ts <file.cpuprofile> [top]`: self time by function and by package of a V8 CPU profile.
+// `tsx bench/profile-summary.ts <file.cpuprofile[.gz]> [top]`: self time by function and by package of a V8 CPU profile.
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
 interface ProfileNode {
   id: number;
@@ -57,7 +58,9 @@ if (process.argv[1] && import.meta.filename === process.argv[1]) {
     console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
     process.exit(2);
   }
-  const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(top ?? 25));
+  const raw = readFileSync(file);
+  const text = file.endsWith('.gz') ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+  const s = summarise(JSON.parse(text) as Profile, Number(top ?? 25));
   console.log(`total sampled: ${s.total_ms} ms\n\nby origin (self time):`);
   for (const o of s.origins)
     console.log(`${String(o.pct).padStart(5)}%  ${String(o.ms).padStart(6)} ms  ${o.name}`);

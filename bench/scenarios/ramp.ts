@@ -21,7 +21,7 @@ export function stepPasses(step: PhaseFigures): boolean {
 export async function ramp(ctx: ScenarioContext, gen: LoadGenerator): Promise<ScenarioResult> {
   const groups = ctx.param('groups', 8, 100);
   const size = ctx.param('size', 10, 10);
-  const startInterval = ctx.param('interval', 2000, 2000);
+  const startInterval = ctx.param('interval', 2000, 10_000);
   const factor = ctx.param('factor', 1.6, 1.4);
   const stepS = ctx.param('duration', 4, 10);
   // The relay is the ceiling the ratios refer to, so it gets more steps to reach its own limit.
