@@ -299,7 +299,10 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       presenceTtlMs: r.int('PRESENCE_TTL_MS', 90_000, 5_000, 3_600_000),
       allowPolling: r.bool('SOCKET_ALLOW_POLLING', false),
     },
-    jobs: { pollIntervalMs: r.int('JOB_POLL_INTERVAL_MS', 2000, 500, 600_000), workers: r.bool('JOB_WORKERS', true) },
+    jobs: {
+      pollIntervalMs: r.int('JOB_POLL_INTERVAL_MS', 2000, 500, 600_000),
+      workers: r.bool('JOB_WORKERS', true),
+    },
     mentionAll: r.oneOf('MENTION_ALL', ['admins', 'members'] as const, 'admins'),
   };
 
