@@ -5,6 +5,17 @@ import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+// Children never outlive the test worker, even when a test times out half-way.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -28,10 +39,9 @@ export async function runScript(
   args: string[],
   env: Record<string, string>,
 ): Promise<RunResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: ROOT,
-    env: baseEnv(env),
-  });
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: baseEnv(env) }),
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
@@ -53,7 +63,9 @@ export interface RunningServer {
 
 /** Starts src/main.ts and resolves once it logs that it is ready (with its URLs). */
 export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: baseEnv(env) });
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: baseEnv(env) }),
+  );
   let output = '';
   const exited = once(child, 'exit');
   const baseUrl = await new Promise<string>((resolveUrl, reject) => {
