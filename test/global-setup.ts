@@ -56,7 +56,9 @@ export default async function setup(project: TestProject) {
     );
   } else {
     console.log(
-      '[tests] embedded PGlite (set TEST_DATABASE_URL and TEST_REDIS_URL to run against PostgreSQL and Redis)',
+      '[tests] embedded PGlite. Left out of this pass (they need TEST_DATABASE_URL and TEST_REDIS_URL): ' +
+        'test/**/*.pg.test.ts (two instances, Redis loss), Redis presence, shared-Redis identity, advisory-lock ' +
+        'sync, the job queue across instances, startup with DATABASE_URL',
     );
   }
   if (process.env.TEST_REDIS_URL) console.log('[tests] Redis: each test file uses its own key prefix');
