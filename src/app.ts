@@ -204,6 +204,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerMetrics(app, ctx.metrics);
   await registerIdentity(app, ctx);
   await registerModules(app, ctx);
+  const sends = ctx.services.messages.sendStats;
+  ctx.metrics.gauge('tma_message_write_batches', 'Batched message writes (statements)', () => sends.batches);
+  ctx.metrics.gauge('tma_message_write_batched', 'Messages stored by batched writes', () => sends.messages);
   // After the modules (services exist); drains sockets in preClose and closes before the database.
   createRealtime(app, ctx);
   await ctx.jobs.start();

@@ -35,6 +35,18 @@ export class AppMetrics {
     });
   }
 
+  /** A figure another module keeps itself, read at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   /** Another module's registry, merged into /metrics (looked up at scrape time). */
   include(registry: () => Registry | undefined): void {
     this.extra.push(registry);

@@ -2,7 +2,12 @@
 import type { AppContext } from '../../context.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { LinkPreviewsRepository } from './link-previews.repository.js';
-import { LINK_PREVIEW_QUEUE, type LinkPreviewJob, LinkPreviewsService } from './link-previews.service.js';
+import {
+  firstUrl,
+  LINK_PREVIEW_QUEUE,
+  type LinkPreviewJob,
+  LinkPreviewsService,
+} from './link-previews.service.js';
 
 export async function registerLinkPreviews(ctx: AppContext): Promise<LinkPreviewsService> {
   const service = new LinkPreviewsService({
@@ -19,9 +24,12 @@ export async function registerLinkPreviews(ctx: AppContext): Promise<LinkPreview
     retryDelaySeconds: 10,
     expireInSeconds: 30,
   });
-  ctx.services.messages.onContentWritten(async (trx, written) => {
-    await service.enqueueFor(trx, written.message_id, written.content);
-  });
+  ctx.services.messages.onContentWritten(
+    async (trx, written) => {
+      await service.enqueueFor(trx, written.message_id, written.content);
+    },
+    (content) => firstUrl(content) !== undefined,
+  );
   // The job is committed with the message; wake the idle worker now rather than at its next poll.
   ctx.bus.subscribe('message.created', ({ message }) => {
     if (message.type === 'text' && message.content?.includes('http')) ctx.jobs.kick(LINK_PREVIEW_QUEUE);

@@ -1,0 +1,203 @@
+// Group commit for sends: messages that arrive while a write is in flight are stored together by ONE statement
+// (one round trip, one WAL flush) instead of one transaction each. Order, seqs and idempotency stay per message.
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { newId } from '../../db/ids.js';
+import type { DB, MessageRow } from '../../db/schema.js';
+import type { AppendMessageInput } from './append-message.js';
+
+/** Runs inside the batch's transaction for the stored rows that need it (content hooks). */
+export type BatchHooks = (trx: Transaction<DB>, rows: readonly MessageRow[]) => Promise<void>;
+
+export interface SendBatcherOptions {
+  db: Kysely<DB>;
+  /** Whether a message needs the content hooks (then its batch runs in an explicit transaction). */
+  needsHooks(input: AppendMessageInput): boolean;
+  hooks: BatchHooks;
+  /** At most this many messages per statement. */
+  maxBatch?: number;
+  /** At most this many batches in flight at once (on different conversations). */
+  maxInFlight?: number;
+  /** Called with the size of every batch written (metrics). */
+  onBatch?(size: number): void;
+}
+
+interface Pending {
+  input: AppendMessageInput & { id: string };
+  key: string | null;
+  resolve(row: MessageRow | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * `submit` resolves with the stored row, or with `undefined` when the message was not written by the batch:
+ * the sender is not a current member, a DM block applies, the (sender_id, client_id) already exists, the
+ * conversation is gone, or the batch failed as a whole (a unique race, a deadlock with another instance,
+ * a hook that threw). The caller then takes the checked one-message path, which gives the exact answer.
+ * A failed batch never leaves a seq gap: the statement (or its transaction) is atomic.
+ */
+export class SendBatcher {
+  private queue: Pending[] = [];
+  /** Conversations with a batch in flight: their next messages wait, so seqs follow arrival order. */
+  private readonly busy = new Set<string>();
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+
+  constructor(private readonly options: SendBatcherOptions) {
+    this.maxBatch = options.maxBatch ?? 256;
+    this.maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  submit(input: AppendMessageInput): Promise<MessageRow | undefined> {
+    return new Promise((resolve, reject) => {
+      const key = input.client_id && input.sender_id ? `${input.sender_id}/${input.client_id}` : null;
+      this.queue.push({ input: { ...input, id: newId() }, key, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Same-tick arrivals (one read of many sockets) join one batch; a running batch takes the next ones after it. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.take();
+      if (batch.length === 0) return;
+      this.inFlight++;
+      const conversations = new Set(batch.map((p) => p.input.conversation_id));
+      for (const id of conversations) this.busy.add(id);
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        for (const id of conversations) this.busy.delete(id);
+        if (this.queue.length > 0) this.flush();
+      });
+    }
+  }
+
+  /** The next batch: queue order, skipping conversations in flight and a second use of one client_id. */
+  private take(): Pending[] {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const keys = new Set<string>();
+    const blocked = new Set<string>();
+    for (const p of this.queue) {
+      const conversation = p.input.conversation_id;
+      const free =
+        batch.length < this.maxBatch &&
+        !this.busy.has(conversation) &&
+        !blocked.has(conversation) &&
+        (p.key === null || !keys.has(p.key));
+      if (free) {
+        batch.push(p);
+        if (p.key) keys.add(p.key);
+      } else {
+        // Everything after a held-back message of this conversation waits too, to keep its order.
+        blocked.add(conversation);
+        rest.push(p);
+      }
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    try {
+      const withHooks = batch.filter((p) => this.options.needsHooks(p.input)).map((p) => p.input.id);
+      let rows: MessageRow[];
+      if (withHooks.length === 0) {
+        rows = await insertBatch(this.options.db, batch);
+      } else {
+        rows = await this.options.db.transaction().execute(async (trx) => {
+          const stored = await insertBatch(trx, batch);
+          const hooked = new Set(withHooks);
+          await this.options.hooks(
+            trx,
+            stored.filter((r) => hooked.has(r.id)),
+          );
+          return stored;
+        });
+      }
+      this.options.onBatch?.(batch.length);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const p of batch) p.resolve(byId.get(p.input.id));
+    } catch (error) {
+      // One message: its own error. Several: each goes on alone, so one bad message cannot fail the others.
+      if (batch.length === 1) (batch[0] as Pending).reject(error);
+      else for (const p of batch) p.resolve(undefined);
+    }
+  }
+}
+
+/**
+ * One statement: keeps the messages whose sender is a current member (and, in a DM, not blocked either way)
+ * and whose client_id is new; takes consecutive seqs per conversation in arrival order; inserts the messages
+ * and their `message.created` events. Rows not returned were not written and took no seq.
+ */
+async function insertBatch(
+  db: Kysely<DB> | Transaction<DB>,
+  batch: readonly Pending[],
+): Promise<MessageRow[]> {
+  const input = batch.map((p, idx) => ({
+    idx,
+    id: p.input.id,
+    conversation_id: p.input.conversation_id,
+    sender_id: p.input.sender_id,
+    client_id: p.input.client_id ?? null,
+    type: p.input.type,
+    content: p.input.content,
+    metadata: p.input.metadata ?? {},
+    reply_to_id: p.input.reply_to_id ?? null,
+    forwarded_from_id: p.input.forwarded_from_id ?? null,
+  }));
+  const result = await sql<MessageRow>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
+        idx int, id uuid, conversation_id uuid, sender_id uuid, client_id uuid, type text, content text,
+        metadata jsonb, reply_to_id uuid, forwarded_from_id uuid)
+    ), fresh AS (
+      SELECT i.* FROM input i
+        JOIN conversation_members cm
+          ON cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id AND cm.left_at IS NULL
+        JOIN conversations c ON c.id = i.conversation_id
+       WHERE (i.client_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM messages m WHERE m.sender_id = i.sender_id AND m.client_id = i.client_id))
+         AND (c.type <> 'dm' OR NOT EXISTS (
+               SELECT 1 FROM conversation_members o
+                 JOIN user_blocks b
+                   ON (b.blocker_id = i.sender_id AND b.blocked_id = o.user_id)
+                   OR (b.blocker_id = o.user_id AND b.blocked_id = i.sender_id)
+                WHERE o.conversation_id = i.conversation_id AND o.user_id <> i.sender_id AND o.left_at IS NULL))
+    ), counts AS (
+      SELECT conversation_id, count(*)::bigint AS n FROM fresh GROUP BY conversation_id
+    ), next AS (
+      UPDATE conversations c
+         SET last_seq = c.last_seq + counts.n, last_message_at = GREATEST(c.last_message_at, now())
+        FROM counts
+       WHERE c.id = counts.conversation_id
+      RETURNING c.id, c.last_seq - counts.n AS base
+    ), numbered AS (
+      SELECT f.*, next.base + row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.idx) AS seq
+        FROM fresh f JOIN next ON next.id = f.conversation_id
+    ), message AS (
+      INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, type, content, metadata,
+                            reply_to_id, forwarded_from_id)
+      SELECT id, conversation_id, seq, sender_id, client_id, type, content, metadata, reply_to_id,
+             forwarded_from_id
+        FROM numbered
+      RETURNING id, conversation_id, seq, sender_id, client_id, type, content, metadata, reply_to_id,
+                forwarded_from_id, created_at, edited_at, deleted_at
+    ), event AS (
+      INSERT INTO conversation_events (conversation_id, seq, type, actor_id, message_id, payload)
+      SELECT conversation_id, seq, 'message.created', sender_id, id, '{}'::jsonb FROM message
+    )
+    SELECT * FROM message`.execute(db);
+  return result.rows;
+}

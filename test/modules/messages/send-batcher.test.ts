@@ -1,0 +1,205 @@
+// Group commit: concurrent sends share one statement, and each still gets exactly the answer it would alone.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageType } from '../../../src/db/schema.js';
+import type { AppendMessageInput } from '../../../src/modules/messages/append-message.js';
+import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, type TestUser } from '../../helpers/factories.js';
+import { call, createGroup, openDm } from '../conversations/messaging-helpers.js';
+
+let app: FastifyInstance;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+
+beforeAll(async () => {
+  app = await buildTestApp();
+  [alice, bob, carol] = await Promise.all([createUser(app), createUser(app), createUser(app)]);
+  // Only this suite's app sees this hook: a message saying exactly "boom" fails inside the write.
+  app.tma.services.messages.onContentWritten(
+    async (_trx, written) => {
+      if (written.content === 'boom') throw new Error('hook failed');
+    },
+    (content) => content === 'boom',
+  );
+});
+afterAll(async () => {
+  await app.close();
+});
+
+/** Seqs of a conversation's messages and of its message.created events, in seq order. */
+async function stored(conversationId: string) {
+  const messages = await app.tma.db
+    .selectFrom('messages')
+    .select(['id', 'seq', 'content', 'sender_id'])
+    .where('conversation_id', '=', conversationId)
+    .orderBy('seq')
+    .execute();
+  const events = await app.tma.db
+    .selectFrom('conversation_events')
+    .select(['seq', 'message_id'])
+    .where('conversation_id', '=', conversationId)
+    .where('type', '=', 'message.created')
+    .orderBy('seq')
+    .execute();
+  return { messages, events };
+}
+
+describe('sends under concurrency (batched writes)', () => {
+  it('stores 60 concurrent sends in fewer statements than messages, with gapless seqs and one event each', async () => {
+    const g1 = await createGroup(app, alice, [bob]);
+    const g2 = await createGroup(app, bob, [alice]);
+    const before = { ...app.tma.services.messages.sendStats };
+    const sends = Array.from({ length: 60 }, (_, i) =>
+      call(app, i % 2 ? alice : bob, 'POST', `/conversations/${i % 3 ? g1.id : g2.id}/messages`, {
+        content: `m${i}`,
+      }),
+    );
+    const results = await Promise.all(sends);
+    expect(results.map((r) => r.statusCode)).toEqual(Array(60).fill(201));
+    const after = app.tma.services.messages.sendStats;
+    expect(after.messages - before.messages).toBe(60);
+    expect(after.batches - before.batches).toBeLessThan(60);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain(`tma_message_write_batched ${after.messages}`);
+    expect(metrics).toContain(`tma_message_write_batches ${after.batches}`);
+    for (const g of [g1, g2]) {
+      const { messages, events } = await stored(g.id);
+      const n = messages.length;
+      expect(messages.map((m) => Number(m.seq))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(events.map((e) => [Number(e.seq), e.message_id])).toEqual(
+        messages.map((m) => [Number(m.seq), m.id]),
+      );
+    }
+    // Each answer is the stored message with its own seq.
+    for (const r of results) {
+      const m = r.json().data;
+      expect(m).toMatchObject({ type: 'text', reactions: [], metadata: {}, edited_at: null });
+      expect(typeof m.seq).toBe('number');
+      expect(m.created_at).toMatch(/Z$/);
+    }
+  });
+
+  it('answers each message of a mixed burst as it would alone: 201, 404, 403 blocked, 200 retry, 400', async () => {
+    const group = await createGroup(app, alice, [bob]);
+    const [x, y] = await Promise.all([createUser(app), createUser(app)]);
+    const dm = await openDm(app, x, y);
+    await app.tma.db
+      .insertInto('user_blocks')
+      .values({ blocker_id: y.user.id, blocked_id: x.user.id })
+      .execute();
+    const clientId = randomUUID();
+    const burst = await Promise.all([
+      call(app, alice, 'POST', `/conversations/${group.id}/messages`, {
+        content: 'one',
+        client_id: clientId,
+      }),
+      call(app, carol, 'POST', `/conversations/${group.id}/messages`, { content: 'outsider' }),
+      call(app, x, 'POST', `/conversations/${dm.id}/messages`, { content: 'blocked' }),
+      call(app, alice, 'POST', `/conversations/${group.id}/messages`, {
+        content: 'one',
+        client_id: clientId,
+      }),
+      call(app, bob, 'POST', `/conversations/${group.id}/messages`, { content: '   ' }),
+      call(app, bob, 'POST', `/conversations/${randomUUID()}/messages`, { content: 'nowhere' }),
+      call(app, bob, 'POST', `/conversations/${group.id}/messages`, { content: 'two' }),
+    ]);
+    expect(burst.map((r) => r.statusCode)).toEqual([201, 404, 403, 200, 400, 404, 201]);
+    expect(burst[2]?.json().error.code).toBe('blocked');
+    expect(burst[3]?.json().data.id).toBe(burst[0]?.json().data.id);
+    const { messages } = await stored(group.id);
+    expect(messages.map((m) => [Number(m.seq), m.content])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+    expect((await stored(dm.id)).messages).toEqual([]);
+  });
+
+  it('a message whose hook fails is refused alone; the rest of its batch is stored without a seq gap', async () => {
+    const group = await createGroup(app, alice, [bob]);
+    const burst = await Promise.all(
+      ['a', 'boom', 'b', 'c'].map((content) =>
+        call(app, bob, 'POST', `/conversations/${group.id}/messages`, { content }),
+      ),
+    );
+    expect(burst.map((r) => r.statusCode)).toEqual([201, 500, 201, 201]);
+    expect(burst[1]?.json().error.code).toBe('internal_error');
+    const { messages, events } = await stored(group.id);
+    expect(messages.map((m) => m.content).sort()).toEqual(['a', 'b', 'c']);
+    expect(messages.map((m) => Number(m.seq))).toEqual([1, 2, 3]);
+    expect(events.map((e) => Number(e.seq))).toEqual([1, 2, 3]);
+  });
+
+  it('keeps one sender’s order within a burst and resolves mentions of batched messages', async () => {
+    const group = await createGroup(app, alice, [bob, carol]);
+    const texts = Array.from({ length: 20 }, (_, i) => (i === 7 ? `hey @${carol.user.username}` : `n${i}`));
+    const results = await Promise.all(
+      texts.map((content) => call(app, bob, 'POST', `/conversations/${group.id}/messages`, { content })),
+    );
+    const seqs = results.map((r) => r.json().data.seq);
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results[7]?.json().data.metadata).toEqual({ mentions: [carol.user.id] });
+  });
+});
+
+describe('SendBatcher', () => {
+  const input = (conversationId: string, sender: TestUser, content: string, type: MessageType = 'text') =>
+    ({
+      conversation_id: conversationId,
+      sender_id: sender.user.id,
+      type,
+      content,
+      metadata: {},
+    }) satisfies AppendMessageInput;
+
+  it('writes same-tick submissions as one batch and numbers them in submission order', async () => {
+    const group = await createGroup(app, alice, [bob]);
+    const sizes: number[] = [];
+    const batcher = new SendBatcher({
+      db: app.tma.db,
+      needsHooks: () => false,
+      hooks: async () => {},
+      onBatch: (n) => sizes.push(n),
+    });
+    const rows = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => batcher.submit(input(group.id, i % 2 ? alice : bob, `s${i}`))),
+    );
+    expect(sizes).toEqual([25]);
+    expect(rows.map((r) => Number(r?.seq))).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+
+  it('splits at maxBatch, and holds a conversation back while its batch is in flight', async () => {
+    const [g1, g2] = await Promise.all([createGroup(app, alice, [bob]), createGroup(app, alice, [bob])]);
+    const sizes: number[] = [];
+    const batcher = new SendBatcher({
+      db: app.tma.db,
+      needsHooks: () => false,
+      hooks: async () => {},
+      maxBatch: 4,
+      maxInFlight: 2,
+      onBatch: (n) => sizes.push(n),
+    });
+    const rows = await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => batcher.submit(input(g1.id, alice, `x${i}`))),
+      ...Array.from({ length: 3 }, (_, i) => batcher.submit(input(g2.id, bob, `y${i}`))),
+    ]);
+    expect(rows.map((r) => Number(r?.seq))).toEqual([1, 2, 3, 4, 5, 6, 1, 2, 3]);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(9);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+  });
+
+  it('rejects a lone message with its database error, and hands each message of a failed batch back', async () => {
+    const group = await createGroup(app, alice, [bob]);
+    const batcher = new SendBatcher({ db: app.tma.db, needsHooks: () => false, hooks: async () => {} });
+    // A type the schema's CHECK refuses makes the whole statement fail.
+    const bad = input(group.id, alice, 'bad', 'bogus' as MessageType);
+    await expect(batcher.submit(bad)).rejects.toThrow();
+    const pair = await Promise.all([batcher.submit(input(group.id, alice, 'good')), batcher.submit(bad)]);
+    expect(pair).toEqual([undefined, undefined]);
+    expect((await stored(group.id)).messages).toEqual([]);
+    // The conversation took no seq: the next message is 1.
+    expect(Number((await batcher.submit(input(group.id, bob, 'first')))?.seq)).toBe(1);
+  });
+});
