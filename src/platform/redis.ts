@@ -16,6 +16,8 @@ export function connectRedis(url: string, logger: Logger, name = 'main', options
     maxRetriesPerRequest: 2,
     enableOfflineQueue: options.offlineQueue ?? true,
     connectionName: `tma-${name}`,
+    // Commands issued in one tick (a batch of sends: rate limits, adapter publishes) go out in one write.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
   let reported = false;
