@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import { createContext, type Options, type ScenarioContext, type ScenarioResult } from './lib/context.js';
 import { machineInfo } from './lib/proc.js';
 import { markdownSummary, type RunRecord, rampSvg, ratios, writeRecord, writeText } from './lib/report.js';
-import { type Mode, ROOT, startBaseline, startTma, type Target } from './lib/server.js';
+import { buildServer, type Mode, ROOT, startBaseline, startTma, type Target } from './lib/server.js';
 import { LoadGenerator } from './lib/workers.js';
 import { bigroom } from './scenarios/bigroom.js';
+import { dm } from './scenarios/dm.js';
 import { fanout } from './scenarios/fanout.js';
 import { http } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   idle: { run: idle, baseline: true },
   fanout: { run: fanout, baseline: true },
   ramp: { run: ramp, baseline: true },
+  dm: { run: dm, baseline: true },
   bigroom: { run: bigroom, baseline: true },
   http: { run: (ctx) => http(ctx), baseline: false },
   // Kills and restarts the server, so it runs last.
@@ -41,6 +43,7 @@ const USAGE = `usage: npm run bench -- <${[...Object.keys(SCENARIOS), 'search'].
   --redis-url URL         Redis for production mode (default redis://127.0.0.1:6379)
   --profile               write a V8 CPU profile of each server instance to bench/results/profiles
   --env NAME=value        extra server environment (repeatable), e.g. --env DATABASE_POOL_SIZE=20
+  --build                 run \`npm run build\` once (in --server-root if given) and start \`node dist/main.js\` instead of tsx
   --server-root DIR       start the server from DIR (e.g. a clean \`git archive\` export with node_modules linked)
   --server-log FILE       append the server's output to FILE (with --env SLOW_QUERY_MS=0: every query)
   --set name=value        override a scenario parameter (groups, size, interval, duration, sockets, users, members, ...)`;
@@ -64,6 +67,7 @@ function parseOptions(argv: string[]): Options & { modes: Mode[] } {
       env: { type: 'string', multiple: true, default: [] },
       'server-log': { type: 'string' },
       'server-root': { type: 'string' },
+      build: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -120,6 +124,7 @@ function parseOptions(argv: string[]): Options & { modes: Mode[] } {
     serverEnv,
     serverLog: values['server-log'] ? resolve(values['server-log']) : undefined,
     serverRoot: values['server-root'] ? resolve(values['server-root']) : undefined,
+    build: values.build ?? false,
     resultsDir: resolve(ROOT, 'bench/results'),
     tag: `${Date.now().toString(36)}`,
   };
@@ -190,6 +195,11 @@ async function main(): Promise<void> {
     return createContext({ ...options, mode: options.mode }, relay);
   };
   let relayCtx: ScenarioContext | undefined;
+  if (options.build && !options.url) {
+    const root = options.serverRoot ?? ROOT;
+    console.error(`[bench] npm run build in ${root}`);
+    console.error(`[bench] built in ${((await buildServer(root)) / 1000).toFixed(1)} s`);
+  }
   try {
     for (const mode of options.modes) {
       const opts: Options = { ...options, mode, tag: `${options.tag}${mode[0]}` };
@@ -204,6 +214,7 @@ async function main(): Promise<void> {
         env: options.serverEnv,
         logFile: options.serverLog,
         serverRoot: options.serverRoot,
+        entry: options.build ? 'dist' : 'tsx',
         tag: opts.tag,
       });
       active.add(target);
@@ -229,6 +240,7 @@ async function main(): Promise<void> {
               quick: opts.quick,
               workers: opts.workers,
               instances: opts.instances,
+              build: opts.build,
               params: opts.params,
             },
             parameters: {},
@@ -248,11 +260,11 @@ async function main(): Promise<void> {
               const base = await runOne(scenario, relayCtx, opts.workers);
               record.baseline = { target: relay?.description ?? 'relay', ...base };
               record.ratio_to_baseline = ratios(result.headline, base.headline);
-              if (name === 'ramp' && result.series && base.series) {
-                writeSvg(options, modeName, stamp, result.series, base.series);
+              if (result.series && base.series) {
+                writeSvg(options, name, modeName, stamp, result.series, base.series);
               }
-            } else if (name === 'ramp' && result.series) {
-              writeSvg(options, modeName, stamp, result.series);
+            } else if (result.series) {
+              writeSvg(options, name, modeName, stamp, result.series);
             }
           } catch (error) {
             record.error = error instanceof Error ? error.message : String(error);
@@ -279,6 +291,7 @@ async function main(): Promise<void> {
 
 function writeSvg(
   options: Options,
+  scenario: string,
   mode: string,
   stamp: string,
   tma: NonNullable<ScenarioResult['series']>,
@@ -287,8 +300,8 @@ function writeSvg(
   const series = [{ name: `TMA ${mode}`, points: tma }, ...(relay ? [{ name: 'relay', points: relay }] : [])];
   const file = writeText(
     options.resultsDir,
-    `ramp-${mode}-${stamp}.svg`,
-    rampSvg(`ramp: latency vs load (${mode})`, series),
+    `${scenario}-${mode}-${stamp}.svg`,
+    rampSvg(`${scenario}: latency vs load (${mode})`, series),
   );
   console.error(`[bench] wrote ${file}`);
 }

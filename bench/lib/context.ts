@@ -1,7 +1,7 @@
 // What every scenario gets: options, the target, a seeded-user pool, and helpers to sample the server.
 import { cpuBetween, type ProcSample, round, sampleAll } from './proc.js';
 import type { ClientSpec } from './protocol.js';
-import { type BenchConversation, type BenchUser, createGroup, seedUsers } from './seed.js';
+import { type BenchConversation, type BenchUser, createDm, createGroup, seedUsers } from './seed.js';
 import type { Mode, Target } from './server.js';
 
 export interface Options {
@@ -21,6 +21,8 @@ export interface Options {
   serverEnv?: Record<string, string>;
   serverLog?: string;
   serverRoot?: string;
+  /** Start the compiled server (`npm run build` once, then `node dist/main.js`) instead of tsx. */
+  build?: boolean;
   resultsDir: string;
   tag: string;
 }
@@ -43,6 +45,8 @@ export interface ScenarioContext {
   users(count: number): Promise<BenchUser[]>;
   /** Groups of the given sizes over distinct users starting at `offset` in the pool. */
   groups(sizes: number[], offset?: number): Promise<BenchConversation[]>;
+  /** `pairs` DM conversations over distinct users starting at `offset` (for the relay: rooms of two). */
+  dms(pairs: number, offset?: number): Promise<BenchConversation[]>;
   param(name: string, quick: number, full: number): number;
   log(message: string): void;
 }
@@ -71,37 +75,51 @@ export function createContext(options: Options, target: Target): ScenarioContext
     }
     return pool.slice(0, count);
   };
+  /** Splits the pool from `offset` into conversations of the given sizes and creates them, 8 at a time. */
+  const conversations = async (
+    sizes: number[],
+    offset: number,
+    create: (base: string, members: BenchUser[]) => Promise<BenchConversation>,
+  ): Promise<BenchConversation[]> => {
+    const total = offset + sizes.reduce((a, b) => a + b, 0);
+    const all = await users(total);
+    let at = offset;
+    const plan = sizes.map((size) => {
+      const members = all.slice(at, at + size);
+      at += size;
+      return members;
+    });
+    if (target.kind === 'baseline') {
+      return plan.map((members) => ({
+        id: `c${groupCounter++}`,
+        memberIds: members.map((m) => m.id),
+        lastSeq: 0,
+      }));
+    }
+    const base = target.urls[0] as string;
+    const out: BenchConversation[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < plan.length) out.push(await create(base, plan[next++] as BenchUser[]));
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    return out;
+  };
   return {
     options,
     target,
     users,
-    async groups(sizes, offset = 0) {
-      const total = offset + sizes.reduce((a, b) => a + b, 0);
-      const all = await users(total);
-      let at = offset;
-      const plan = sizes.map((size) => {
-        const members = all.slice(at, at + size);
-        at += size;
-        return members;
-      });
-      if (target.kind === 'baseline') {
-        return plan.map((members) => ({
-          id: `c${groupCounter++}`,
-          memberIds: members.map((m) => m.id),
-          lastSeq: 0,
-        }));
-      }
-      const base = target.urls[0] as string;
-      const out: BenchConversation[] = [];
-      let next = 0;
-      const lane = async () => {
-        while (next < plan.length) {
-          const members = plan[next++] as BenchUser[];
-          out.push(await createGroup(base, members[0] as BenchUser, members, `bench ${groupCounter++}`));
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, lane));
-      return out;
+    groups(sizes, offset = 0) {
+      return conversations(sizes, offset, (base, members) =>
+        createGroup(base, members[0] as BenchUser, members, `bench ${groupCounter++}`),
+      );
+    },
+    dms(pairs, offset = 0) {
+      return conversations(
+        Array.from({ length: pairs }, () => 2),
+        offset,
+        (base, [a, b]) => createDm(base, a as BenchUser, b as BenchUser),
+      );
     },
     param(name, quick, full) {
       return options.params[name] ?? (options.quick ? quick : full);

@@ -1,7 +1,7 @@
 // Starts what the bench measures: TMA (embedded or production, one or two instances), the bare relay, or nothing.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,9 @@ import pg from 'pg';
 export const ROOT = resolve(import.meta.dirname, '../..');
 
 export type Mode = 'embedded' | 'production';
+
+/** How the server runs: TypeScript sources through tsx, or the compiled build (`node dist/main.js`). */
+export type ServerEntry = 'tsx' | 'dist';
 
 export interface TargetOptions {
   mode: Mode;
@@ -25,6 +28,8 @@ export interface TargetOptions {
   env?: Record<string, string>;
   /** Directory to start the server from (default: this checkout), e.g. a clean export of a commit. */
   serverRoot?: string;
+  /** `dist`: start `node dist/main.js` (built beforehand with `buildServer`); default `tsx`. */
+  entry?: ServerEntry;
   /** Append every server output line here (e.g. with SLOW_QUERY_MS=0 to count queries). */
   logFile?: string;
   tag: string;
@@ -220,11 +225,12 @@ export async function startTma(options: TargetOptions): Promise<Target> {
   if (options.cpuProfileDir) mkdirSync(options.cpuProfileDir, { recursive: true });
   const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
   const children: Array<Child | undefined> = [];
+  const compiled = options.entry === 'dist';
   const launch = async (i: number) => {
-    const execArgv = ['--import', 'tsx'];
+    const execArgv = compiled ? [] : ['--import', 'tsx'];
     if (options.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
     children[i] = await spawnReady(
-      [...execArgv, 'src/main.ts'],
+      [...execArgv, compiled ? 'dist/main.js' : 'src/main.ts'],
       { ...benchEnv(ports[i] as number), ...shared, ...(options.env ?? {}) },
       READY,
       90_000,
@@ -236,10 +242,11 @@ export async function startTma(options: TargetOptions): Promise<Target> {
   for (let i = 0; i < instances; i++) await launch(i);
   return {
     kind: 'tma',
-    description:
+    description: `${
       options.mode === 'embedded'
         ? 'TMA embedded (PGlite, in-process pub/sub)'
-        : `TMA production (PostgreSQL + Redis, ${instances} instance${instances > 1 ? 's' : ''})`,
+        : `TMA production (PostgreSQL + Redis, ${instances} instance${instances > 1 ? 's' : ''})`
+    }${compiled ? ', compiled (node dist/main.js)' : ', through tsx'}`,
     urls: ports.map((p) => `http://127.0.0.1:${p}`),
     pids: () => children.map((c) => c?.process.pid ?? 0).filter((p) => p > 0 && isRunning(p)),
     dbPids: () => (database ? backendPids(database.admin, database.name) : Promise.resolve([])),
@@ -259,6 +266,33 @@ export async function startTma(options: TargetOptions): Promise<Target> {
       if (database) await dropDatabase(database.admin, database.name);
     },
   };
+}
+
+/** `npm run build` in `root` (tsc -> dist/); rejects with the compiler's output when it fails. */
+export async function buildServer(root = ROOT): Promise<number> {
+  const started = Date.now();
+  const child = spawn('npm', ['run', 'build'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  spawned.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const code = await new Promise<number | null>((r) => {
+    child.once('error', (error) => {
+      output += String(error);
+      r(null);
+    });
+    child.once('exit', (c) => r(c));
+  });
+  spawned.delete(child);
+  if (code !== 0) throw new Error(`npm run build failed in ${root} (exit ${code}):\n${output}`);
+  if (!existsSync(join(root, 'dist/main.js'))) throw new Error(`npm run build left no ${root}/dist/main.js`);
+  return Date.now() - started;
 }
 
 function isRunning(pid: number): boolean {

@@ -31,10 +31,13 @@ export interface PhaseFigures {
   server_cpu_seconds: number;
   server_cores_busy: number;
   server_cpu_us_per_delivery: number;
+  /** Server CPU time per persisted message (the per-message path, whatever the group size). */
+  server_cpu_us_per_message: number;
   server_rss_mb: number;
   /** PostgreSQL backends of the bench database (production mode), same window. */
   db_cores_busy: number;
   db_cpu_us_per_delivery: number;
+  db_cpu_us_per_message: number;
   generator_cpu_seconds: number;
 }
 
@@ -69,9 +72,11 @@ export async function measurePhase(
     server_cpu_seconds: server.cpu_seconds,
     server_cores_busy: server.cores_busy,
     server_cpu_us_per_delivery: r.received ? round((server.cpu_seconds * 1e6) / r.received, 1) : 0,
+    server_cpu_us_per_message: r.acked ? round((server.cpu_seconds * 1e6) / r.acked, 1) : 0,
     server_rss_mb: server.rss_mb,
     db_cores_busy: server.db_cores_busy,
     db_cpu_us_per_delivery: r.received ? round((server.db_cpu_seconds * 1e6) / r.received, 1) : 0,
+    db_cpu_us_per_message: r.acked ? round((server.db_cpu_seconds * 1e6) / r.acked, 1) : 0,
     generator_cpu_seconds: round(r.generator_cpu_seconds, 2),
   };
 }
@@ -83,14 +88,17 @@ export interface GroupsSetup {
   senders: number;
 }
 
-/** Seeds G groups of S and connects one socket per member. */
+/** Seeds G groups of S (or G DMs: `type` dm, size 2) and connects one socket per member. */
 export async function connectGroups(
   ctx: ScenarioContext,
   gen: LoadGenerator,
   groups: number,
   size: number,
+  type: 'group' | 'dm' = 'group',
 ): Promise<GroupsSetup> {
-  const conversations = await ctx.groups(Array.from({ length: groups }, () => size));
+  if (type === 'dm' && size !== 2) throw new Error('a DM has two members');
+  const conversations =
+    type === 'dm' ? await ctx.dms(groups) : await ctx.groups(Array.from({ length: groups }, () => size));
   const users = await ctx.users(groups * size);
   const clients = groupClients(conversations, users, () => true);
   ctx.log(`connecting ${clients.length} sockets to ${ctx.target.urls.join(', ')}`);

@@ -5,10 +5,12 @@ import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js
 import { cpuBetween, machineInfo, sampleProc } from '../../bench/lib/proc.js';
 import { decodeContent, encodeContent } from '../../bench/lib/protocol.js';
 import { markdownSummary, type RunRecord, rampSvg, ratios } from '../../bench/lib/report.js';
+import { api } from '../../bench/lib/seed.js';
 import type { Target } from '../../bench/lib/server.js';
 import { LoadGenerator, sourceAddresses, spread } from '../../bench/lib/workers.js';
-import { fanout } from '../../bench/scenarios/fanout.js';
-import { stepPasses } from '../../bench/scenarios/ramp.js';
+import { dm } from '../../bench/scenarios/dm.js';
+import { fanout, type PhaseFigures } from '../../bench/scenarios/fanout.js';
+import { stepLimits, stepPasses } from '../../bench/scenarios/ramp.js';
 import { buildTestApp } from '../helpers/app.js';
 import { listen } from '../helpers/sockets.js';
 
@@ -186,16 +188,20 @@ describe('reports', () => {
     expect(stepPasses({ ...step, latency: { ...step.latency, p99_ms: 251 } })).toBe(false);
     expect(stepPasses({ ...step, ack_errors: { rate_limited: 1 } })).toBe(false);
     expect(stepPasses({ ...step, messages_persisted_per_s: 50 })).toBe(false);
+    expect(stepLimits({ ...step, lost: 2, latency: { ...step.latency, p99_ms: 300 } })).toEqual([
+      'p99 300 ms > 250 ms',
+      '2 lost',
+    ]);
   });
 });
 
-describe('a tiny fanout against an in-process server', () => {
+describe('tiny fanout and dm runs against an in-process server', () => {
   const gens: LoadGenerator[] = [];
   afterAll(async () => {
     for (const g of gens) await g.close();
   });
 
-  it('delivers every persisted message to every other member and measures it', async () => {
+  async function setup(params: Record<string, number>) {
     const app = await buildTestApp({ SOCKET_MESSAGES_PER_SECOND: '1000' });
     const url = await listen(app);
     const target: Target = {
@@ -209,7 +215,7 @@ describe('a tiny fanout against an in-process server', () => {
       stop: async () => undefined,
     };
     const options: Options = {
-      scenarios: ['fanout'],
+      scenarios: [],
       quick: true,
       baseline: false,
       mode: 'embedded',
@@ -218,22 +224,26 @@ describe('a tiny fanout against an in-process server', () => {
       databaseUrl: '',
       redisUrl: '',
       profile: false,
-      params: { groups: 2, size: 3, interval: 400, duration: 2, warmup: 0, drain: 1000 },
+      params,
       resultsDir: '/tmp',
       tag: `t${Date.now().toString(36)}`,
     };
-    const ctx = createContext(options, target);
     const gen = LoadGenerator.start(1);
     gens.push(gen);
+    return { url, ctx: createContext(options, target), gen };
+  }
+
+  it('fanout delivers every persisted message to every other member and measures it', async () => {
+    const { ctx, gen } = await setup({
+      groups: 2,
+      size: 3,
+      interval: 400,
+      duration: 2,
+      warmup: 0,
+      drain: 1000,
+    });
     const result = await fanout(ctx, gen);
-    const f = result.figures as {
-      messages_persisted: number;
-      deliveries_expected: number;
-      deliveries_received: number;
-      lost: number;
-      latency: { count: number; p99_ms: number };
-      connect: { ok: number };
-    };
+    const f = result.figures as unknown as PhaseFigures & { connect: { ok: number } };
     expect(f.connect.ok).toBe(6);
     expect(f.messages_persisted).toBeGreaterThan(0);
     expect(f.deliveries_expected).toBe(f.messages_persisted * 2);
@@ -241,6 +251,39 @@ describe('a tiny fanout against an in-process server', () => {
     expect(f.lost).toBe(0);
     expect(f.latency.count).toBe(f.deliveries_received);
     expect(f.latency.p99_ms).toBeGreaterThan(0);
-    expect(result.headline['lost']).toBe(0);
+    expect(result.headline.lost).toBe(0);
+  }, 60_000);
+
+  it('dm runs pairs in DM conversations, one delivery per message, stepping the rate', async () => {
+    const { url, ctx, gen } = await setup({
+      pairs: 2,
+      rate: 8,
+      factor: 2,
+      steps: 2,
+      duration: 1,
+      warmup: 0,
+      drain: 500,
+    });
+    const result = await dm(ctx, gen);
+    const f = result.figures as {
+      connect: { ok: number };
+      steps: PhaseFigures[];
+      limit: string[] | null;
+    };
+    expect(f.connect.ok).toBe(4);
+    expect(result.parameters).toMatchObject({ pairs: 2, sockets: 4, start_interval_ms: 500 });
+    const first = f.steps[0] as PhaseFigures;
+    expect(first.offered_messages_per_s).toBe(8);
+    expect(first.messages_persisted).toBeGreaterThan(0);
+    // One other member per conversation: a delivery per persisted message.
+    expect(first.deliveries_expected).toBe(first.messages_persisted);
+    expect(first.deliveries_received).toBe(first.deliveries_expected);
+    expect(first.lost).toBe(0);
+    expect(first.server_cpu_us_per_message).toBeGreaterThan(0);
+    if (f.limit === null) expect(f.steps.map((s) => s.offered_messages_per_s)).toEqual([8, 16]);
+    expect(result.series).toHaveLength(f.steps.length);
+    const [user] = await ctx.users(1);
+    const list = await api<Array<{ type: string }>>(url, 'GET', '/conversations', undefined, user?.token);
+    expect(list.map((c) => c.type)).toEqual(['dm']);
   }, 60_000);
 });
