@@ -15,8 +15,12 @@ export interface SendBatcherOptions {
   hooks: BatchHooks;
   /** At most this many messages per statement. */
   maxBatch?: number;
-  /** At most this many batches in flight at once (on different conversations). */
-  maxInFlight?: number;
+  /**
+   * Conversations are spread over this many lanes (by id); each lane has at most one batch in flight, so a
+   * conversation's messages are written in arrival order and two batches of one instance never wait on each
+   * other's row locks.
+   */
+  lanes?: number;
   /** Called with the size of every batch written (metrics). */
   onBatch?(size: number): void;
 }
@@ -28,6 +32,12 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+interface Lane {
+  queue: Pending[];
+  busy: boolean;
+  scheduled: boolean;
+}
+
 /**
  * `submit` resolves with the stored row, or with `undefined` when the message was not written by the batch:
  * the sender is not a current member, a DM block applies, the (sender_id, client_id) already exists, the
@@ -36,75 +46,73 @@ interface Pending {
  * A failed batch never leaves a seq gap: the statement (or its transaction) is atomic.
  */
 export class SendBatcher {
-  private queue: Pending[] = [];
-  /** Conversations with a batch in flight: their next messages wait, so seqs follow arrival order. */
-  private readonly busy = new Set<string>();
-  private inFlight = 0;
-  private scheduled = false;
+  private readonly lanes: Lane[];
   private readonly maxBatch: number;
-  private readonly maxInFlight: number;
 
   constructor(private readonly options: SendBatcherOptions) {
     this.maxBatch = options.maxBatch ?? 256;
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 4) }, () => ({
+      queue: [],
+      busy: false,
+      scheduled: false,
+    }));
   }
 
   submit(input: AppendMessageInput): Promise<MessageRow | undefined> {
     return new Promise((resolve, reject) => {
       const key = input.client_id && input.sender_id ? `${input.sender_id}/${input.client_id}` : null;
-      this.queue.push({ input: { ...input, id: newId() }, key, resolve, reject });
-      this.schedule();
+      const lane = this.laneOf(input.conversation_id);
+      lane.queue.push({ input: { ...input, id: newId() }, key, resolve, reject });
+      this.schedule(lane);
     });
+  }
+
+  private laneOf(conversationId: string): Lane {
+    // The last hex digits of a UUID (v7: random bits) spread conversations evenly.
+    const n = Number.parseInt(conversationId.slice(-4), 16) || 0;
+    return this.lanes[n % this.lanes.length] as Lane;
   }
 
   /** Same-tick arrivals (one read of many sockets) join one batch; a running batch takes the next ones after it. */
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
-    this.scheduled = true;
+  private schedule(lane: Lane): void {
+    if (lane.scheduled || lane.busy) return;
+    lane.scheduled = true;
     setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
+      lane.scheduled = false;
+      this.flush(lane);
     });
   }
 
-  private flush(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.take();
-      if (batch.length === 0) return;
-      this.inFlight++;
-      const conversations = new Set(batch.map((p) => p.input.conversation_id));
-      for (const id of conversations) this.busy.add(id);
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        for (const id of conversations) this.busy.delete(id);
-        if (this.queue.length > 0) this.flush();
-      });
-    }
+  private flush(lane: Lane): void {
+    if (lane.busy || lane.queue.length === 0) return;
+    const batch = this.take(lane);
+    lane.busy = true;
+    void this.write(batch).finally(() => {
+      lane.busy = false;
+      this.flush(lane);
+    });
   }
 
-  /** The next batch: queue order, skipping conversations in flight and a second use of one client_id. */
-  private take(): Pending[] {
+  /** The next batch: queue order, at most maxBatch, holding back a second use of one client_id. */
+  private take(lane: Lane): Pending[] {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     const keys = new Set<string>();
-    const blocked = new Set<string>();
-    for (const p of this.queue) {
+    const held = new Set<string>();
+    for (const p of lane.queue) {
       const conversation = p.input.conversation_id;
       const free =
-        batch.length < this.maxBatch &&
-        !this.busy.has(conversation) &&
-        !blocked.has(conversation) &&
-        (p.key === null || !keys.has(p.key));
+        batch.length < this.maxBatch && !held.has(conversation) && (p.key === null || !keys.has(p.key));
       if (free) {
         batch.push(p);
         if (p.key) keys.add(p.key);
       } else {
         // Everything after a held-back message of this conversation waits too, to keep its order.
-        blocked.add(conversation);
+        held.add(conversation);
         rest.push(p);
       }
     }
-    this.queue = rest;
+    lane.queue = rest;
     return batch;
   }
 

@@ -170,7 +170,7 @@ describe('SendBatcher', () => {
     expect(rows.map((r) => Number(r?.seq))).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
   });
 
-  it('splits at maxBatch, and holds a conversation back while its batch is in flight', async () => {
+  it('splits at maxBatch and writes each conversation in arrival order across lanes', async () => {
     const [g1, g2] = await Promise.all([createGroup(app, alice, [bob]), createGroup(app, alice, [bob])]);
     const sizes: number[] = [];
     const batcher = new SendBatcher({
@@ -178,7 +178,7 @@ describe('SendBatcher', () => {
       needsHooks: () => false,
       hooks: async () => {},
       maxBatch: 4,
-      maxInFlight: 2,
+      lanes: 2,
       onBatch: (n) => sizes.push(n),
     });
     const rows = await Promise.all([
