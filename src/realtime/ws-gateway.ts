@@ -133,8 +133,9 @@ export class WsGateway implements RoomTransport {
       const targets = this.inRooms(op.to);
       for (const c of this.inRooms(op.except)) targets.delete(c);
       if (targets.size === 0) return;
-      const frame = JSON.stringify({ type: op.event, data: op.payload });
-      for (const c of targets) c.ws.send(frame);
+      // Encoded once: a Buffer sent as text is not converted again for every client.
+      const frame = Buffer.from(JSON.stringify({ type: op.event, data: op.payload }));
+      for (const c of targets) c.ws.send(frame, { binary: false });
     } else if (op.op === 'disconnect') {
       const frame = JSON.stringify({ type: 'session_ended', data: { code: op.code } });
       for (const c of this.inRooms(op.from)) {
