@@ -146,7 +146,8 @@ export class SendBatcher {
 
 /**
  * One statement: keeps the messages whose sender is a current member (and, in a DM, not blocked either way)
- * and whose client_id is new; takes consecutive seqs per conversation in arrival order; inserts the messages
+ * and whose client_id is new; locks their conversations in id order (so batches of several instances cannot
+ * deadlock on each other); takes consecutive seqs per conversation in arrival order; inserts the messages
  * and their `message.created` events. Rows not returned were not written and took no seq.
  */
 async function insertBatch(
@@ -185,10 +186,15 @@ async function insertBatch(
                 WHERE o.conversation_id = i.conversation_id AND o.user_id <> i.sender_id AND o.left_at IS NULL))
     ), counts AS (
       SELECT conversation_id, count(*)::bigint AS n FROM fresh GROUP BY conversation_id
+    ), locked AS MATERIALIZED (
+      SELECT c.id FROM conversations c
+       WHERE c.id IN (SELECT conversation_id FROM counts)
+       ORDER BY c.id
+         FOR UPDATE OF c
     ), next AS (
       UPDATE conversations c
          SET last_seq = c.last_seq + counts.n, last_message_at = GREATEST(c.last_message_at, now())
-        FROM counts
+        FROM counts JOIN locked ON locked.id = counts.conversation_id
        WHERE c.id = counts.conversation_id
       RETURNING c.id, c.last_seq - counts.n AS base
     ), numbered AS (
