@@ -6,8 +6,12 @@ import type { LoadGenerator } from '../lib/workers.js';
 import { connectGroups, type PhaseFigures } from './fanout.js';
 import { chartSeries, stepUp } from './ramp.js';
 
+/** The server's flood guard: events per socket per second (src/realtime/server.ts); more are refused. */
+const SERVER_EVENTS_PER_SOCKET_PER_SECOND = 30;
+
 export async function dm(ctx: ScenarioContext, gen: LoadGenerator): Promise<ScenarioResult> {
-  const pairs = ctx.param('pairs', 50, 500);
+  // Enough sockets that the top step stays under the per-socket flood guard (5,033 msg/s over 200 sockets).
+  const pairs = ctx.param('pairs', 100, 500);
   const senders = pairs * 2;
   // The first step's offered rate over all users (msg/s); `interval` (ms per user) takes precedence.
   const startRate = ctx.param('rate', 300, 500);
@@ -17,6 +21,12 @@ export async function dm(ctx: ScenarioContext, gen: LoadGenerator): Promise<Scen
   // steps=1 measures one fixed rate (reported whether or not it passes); the relay gets more steps.
   const steps = ctx.param('steps', 7, 10);
   const maxSteps = steps + (ctx.target.kind === 'baseline' && steps > 1 ? 6 : 0);
+  const topPerSocket = 1000 / Math.max(1, Math.round(startInterval / factor ** (maxSteps - 1)));
+  if (ctx.target.kind === 'tma' && topPerSocket > SERVER_EVENTS_PER_SOCKET_PER_SECOND) {
+    ctx.log(
+      `dm: the last steps ask ${round(topPerSocket, 1)} sends/s of one socket, over the server's ${SERVER_EVENTS_PER_SOCKET_PER_SECOND} events/s per socket: they will be refused (more pairs avoid it)`,
+    );
+  }
   const setup = await connectGroups(ctx, gen, pairs, 2, 'dm');
   ctx.log(
     `dm: ${pairs} pairs, from ${round((senders * 1000) / startInterval, 1)} msg/s x${factor} per ${stepS} s step, up to ${maxSteps} steps`,
