@@ -4,7 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
+import {
+  Kysely,
+  type LogEvent,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -30,6 +37,41 @@ export interface OpenDatabaseOptions {
 }
 
 const INT8_OID = 20;
+
+const PREPARED = '/* prepared:';
+
+/**
+ * SQL text that starts with this comment runs on PostgreSQL as a named prepared statement: parsed and planned
+ * once per connection instead of at every call (hot statements whose text never changes). PGlite ignores it.
+ */
+export const prepared = (name: string): string => `${PREPARED}${name} */`;
+
+/** The pool as Kysely sees it, with `prepared(...)` statements sent by name. */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    query: ((text: unknown, values?: unknown[]) => {
+      if (typeof text === 'string' && text.startsWith(PREPARED)) {
+        const name = text.slice(PREPARED.length, text.indexOf(' */'));
+        return client.query({ name, text, values });
+      }
+      return client.query(text as string, values);
+    }) as unknown as PostgresPoolClient['query'],
+    release: () => client.release(),
+  });
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let wrapped = clients.get(client);
+      if (!wrapped) {
+        wrapped = wrap(client);
+        clients.set(client, wrapped);
+      }
+      return wrapped;
+    },
+    end: () => pool.end(),
+  };
+}
 const parseInt8 = (value: string): number => Number(value);
 
 export function pgliteDataPath(config: Config): string {
@@ -81,7 +123,7 @@ export async function openDatabase(
       },
     });
     pool.on('error', (err) => logger.error({ err }, 'idle database client error'));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), log });
     return {
       db,
       kind: 'postgres',

@@ -1,6 +1,7 @@
 // Group commit for sends: messages that arrive while a write is in flight are stored together by ONE statement
 // (one round trip, one WAL flush) instead of one transaction each. Order, seqs and idempotency stay per message.
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { prepared } from '../../db/database.js';
 import { newId } from '../../db/ids.js';
 import type { DB, MessageRow } from '../../db/schema.js';
 import type { AppendMessageInput } from './append-message.js';
@@ -166,24 +167,26 @@ async function insertBatch(
     reply_to_id: p.input.reply_to_id ?? null,
     forwarded_from_id: p.input.forwarded_from_id ?? null,
   }));
-  const result = await sql<MessageRow>`
+  const result = await sql<MessageRow>`${sql.raw(prepared('tma_send_batch'))}
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
         idx int, id uuid, conversation_id uuid, sender_id uuid, client_id uuid, type text, content text,
         metadata jsonb, reply_to_id uuid, forwarded_from_id uuid)
     ), fresh AS (
-      SELECT i.* FROM input i
-        JOIN conversation_members cm
-          ON cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id AND cm.left_at IS NULL
-        JOIN conversations c ON c.id = i.conversation_id
-       WHERE (i.client_id IS NULL OR NOT EXISTS (
+      SELECT i.*, row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.idx) AS rank
+        FROM input i JOIN conversations c ON c.id = i.conversation_id
+       WHERE EXISTS (
+               SELECT 1 FROM conversation_members cm
+                WHERE cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id AND cm.left_at IS NULL)
+         AND (i.client_id IS NULL OR NOT EXISTS (
                SELECT 1 FROM messages m WHERE m.sender_id = i.sender_id AND m.client_id = i.client_id))
          AND (c.type <> 'dm' OR NOT EXISTS (
-               SELECT 1 FROM conversation_members o
-                 JOIN user_blocks b
-                   ON (b.blocker_id = i.sender_id AND b.blocked_id = o.user_id)
-                   OR (b.blocker_id = o.user_id AND b.blocked_id = i.sender_id)
-                WHERE o.conversation_id = i.conversation_id AND o.user_id <> i.sender_id AND o.left_at IS NULL))
+               SELECT 1 FROM user_blocks b
+                WHERE (b.blocker_id = i.sender_id OR b.blocked_id = i.sender_id)
+                  AND EXISTS (
+                        SELECT 1 FROM conversation_members o
+                         WHERE o.conversation_id = i.conversation_id AND o.left_at IS NULL
+                           AND o.user_id = CASE WHEN b.blocker_id = i.sender_id THEN b.blocked_id ELSE b.blocker_id END)))
     ), counts AS (
       SELECT conversation_id, count(*)::bigint AS n FROM fresh GROUP BY conversation_id
     ), locked AS MATERIALIZED (
@@ -194,18 +197,21 @@ async function insertBatch(
     ), next AS (
       UPDATE conversations c
          SET last_seq = c.last_seq + counts.n, last_message_at = GREATEST(c.last_message_at, now())
-        FROM counts JOIN locked ON locked.id = counts.conversation_id
+        FROM counts
        WHERE c.id = counts.conversation_id
+         -- Evaluated once, before the first row is updated: every lock is taken by \`locked\`, in id order.
+         AND (SELECT count(*) FROM locked) > 0
       RETURNING c.id, c.last_seq - counts.n AS base
-    ), numbered AS (
-      SELECT f.*, next.base + row_number() OVER (PARTITION BY f.conversation_id ORDER BY f.idx) AS seq
-        FROM fresh f JOIN next ON next.id = f.conversation_id
+    ), bases AS MATERIALIZED (
+      -- One row: conversation id -> the seq before this batch (a lookup per message, not a join of CTEs).
+      SELECT jsonb_object_agg(id, base) AS base FROM next
     ), message AS (
       INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, type, content, metadata,
                             reply_to_id, forwarded_from_id)
-      SELECT id, conversation_id, seq, sender_id, client_id, type, content, metadata, reply_to_id,
-             forwarded_from_id
-        FROM numbered
+      SELECT f.id, f.conversation_id, (b.base ->> f.conversation_id::text)::bigint + f.rank, f.sender_id,
+             f.client_id, f.type, f.content, f.metadata, f.reply_to_id, f.forwarded_from_id
+        FROM fresh f CROSS JOIN bases b
+       WHERE b.base ? f.conversation_id::text
       RETURNING id, conversation_id, seq, sender_id, client_id, type, content, metadata, reply_to_id,
                 forwarded_from_id, created_at, edited_at, deleted_at
     ), event AS (

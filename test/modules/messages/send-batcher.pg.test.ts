@@ -1,6 +1,8 @@
 // Two instances batching sends into the same conversations at once, on one PostgreSQL database.
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepared } from '../../../src/db/database.js';
 import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
 import { buildTestApp, sharedBackends } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/factories.js';
@@ -63,5 +65,30 @@ describe('batched sends from two instances (needs TEST_DATABASE_URL)', () => {
         .execute();
       expect(seqs.map((s) => Number(s.seq))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     }
+  });
+
+  it('send the batch statement, and any prepared(...) text, as a named prepared statement', async () => {
+    const group = await createGroup(one, alice, [bob]);
+    const names = await one.tma.db.transaction().execute(async (trx) => {
+      for (const v of [1, 2]) {
+        const { rows } = await sql<{
+          v: number;
+        }>`${sql.raw(prepared('tma_test_probe'))} SELECT ${v}::int AS v`.execute(trx);
+        expect(rows).toEqual([{ v }]);
+      }
+      const batcher = new SendBatcher({ db: trx, needsHooks: () => false, hooks: async () => {}, lanes: 1 });
+      expect(
+        await batcher.submit({
+          conversation_id: group.id,
+          sender_id: alice.user.id,
+          type: 'text',
+          content: 'x',
+          metadata: {},
+        }),
+      ).toMatchObject({ seq: 1, content: 'x' });
+      const { rows } = await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(trx);
+      return rows.map((r) => r.name);
+    });
+    expect(names).toEqual(expect.arrayContaining(['tma_test_probe', 'tma_send_batch']));
   });
 });
