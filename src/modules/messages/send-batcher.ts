@@ -173,20 +173,27 @@ async function insertBatch(
         idx int, id uuid, conversation_id uuid, sender_id uuid, client_id uuid, type text, content text,
         metadata jsonb, reply_to_id uuid, forwarded_from_id uuid)
     ), fresh AS (
+      -- LATERAL ... LIMIT 1: one index probe per message, never a hash of a whole table (a plan made while
+      -- the tables were small stays cheap as they grow).
       SELECT i.*, row_number() OVER (PARTITION BY i.conversation_id ORDER BY i.idx) AS rank
-        FROM input i JOIN conversations c ON c.id = i.conversation_id
-       WHERE EXISTS (
-               SELECT 1 FROM conversation_members cm
-                WHERE cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id AND cm.left_at IS NULL)
-         AND (i.client_id IS NULL OR NOT EXISTS (
-               SELECT 1 FROM messages m WHERE m.sender_id = i.sender_id AND m.client_id = i.client_id))
-         AND (c.type <> 'dm' OR NOT EXISTS (
-               SELECT 1 FROM user_blocks b
-                WHERE (b.blocker_id = i.sender_id OR b.blocked_id = i.sender_id)
-                  AND EXISTS (
-                        SELECT 1 FROM conversation_members o
-                         WHERE o.conversation_id = i.conversation_id AND o.left_at IS NULL
-                           AND o.user_id = CASE WHEN b.blocker_id = i.sender_id THEN b.blocked_id ELSE b.blocker_id END)))
+        FROM input i
+       CROSS JOIN LATERAL (SELECT c.type FROM conversations c WHERE c.id = i.conversation_id LIMIT 1) AS c
+       CROSS JOIN LATERAL (
+             SELECT 1 FROM conversation_members cm
+              WHERE cm.conversation_id = i.conversation_id AND cm.user_id = i.sender_id AND cm.left_at IS NULL
+              LIMIT 1) AS member
+        LEFT JOIN LATERAL (
+             SELECT true AS taken FROM messages m
+              WHERE m.sender_id = i.sender_id AND m.client_id = i.client_id
+              LIMIT 1) AS dup ON true
+        LEFT JOIN LATERAL (
+             SELECT true AS blocked FROM user_blocks b
+              JOIN conversation_members o
+                ON o.conversation_id = i.conversation_id AND o.left_at IS NULL
+               AND o.user_id = CASE WHEN b.blocker_id = i.sender_id THEN b.blocked_id ELSE b.blocker_id END
+             WHERE c.type = 'dm' AND (b.blocker_id = i.sender_id OR b.blocked_id = i.sender_id)
+             LIMIT 1) AS block ON true
+       WHERE dup.taken IS NULL AND block.blocked IS NULL
     ), counts AS (
       SELECT conversation_id, count(*)::bigint AS n FROM fresh GROUP BY conversation_id
     ), locked AS MATERIALIZED (
