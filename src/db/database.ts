@@ -16,7 +16,10 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { preparedName } from './prepared.js';
 import type { DB } from './schema.js';
+
+export { prepared } from './prepared.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -38,23 +41,13 @@ export interface OpenDatabaseOptions {
 
 const INT8_OID = 20;
 
-const PREPARED = '/* prepared:';
-
-/**
- * SQL text that starts with this comment runs on PostgreSQL as a named prepared statement: parsed and planned
- * once per connection instead of at every call (hot statements whose text never changes). PGlite ignores it.
- */
-export const prepared = (name: string): string => `${PREPARED}${name} */`;
-
 /** The pool as Kysely sees it, with `prepared(...)` statements sent by name. */
 function preparingPool(pool: pg.Pool): PostgresPool {
   const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
     query: ((text: unknown, values?: unknown[]) => {
-      if (typeof text === 'string' && text.startsWith(PREPARED)) {
-        const name = text.slice(PREPARED.length, text.indexOf(' */'));
-        return client.query({ name, text, values });
-      }
+      const name = typeof text === 'string' ? preparedName(text) : undefined;
+      if (name) return client.query({ name, text: text as string, values });
       return client.query(text as string, values);
     }) as unknown as PostgresPoolClient['query'],
     release: () => client.release(),

@@ -12,6 +12,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
+import { preparedName, sqlLiteral } from './prepared.js';
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -28,14 +29,30 @@ class Mutex {
 }
 
 class PGliteConnection implements DatabaseConnection {
+  /** Statements tagged with `prepared(name)` that this session has prepared. */
+  private readonly prepared = new Set<string>();
+
   constructor(private readonly client: PGlite) {}
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
+    const name = preparedName(compiledQuery.sql);
+    const result = name
+      ? await this.executePrepared<R>(name, compiledQuery)
+      : await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
     return {
       rows: result.rows,
       numAffectedRows: result.affectedRows === undefined ? undefined : BigInt(result.affectedRows),
     };
+  }
+
+  /** PGlite cannot bind parameters to EXECUTE, so they go in as literals (planning is what this saves). */
+  private async executePrepared<R>(name: string, compiledQuery: CompiledQuery) {
+    if (!this.prepared.has(name)) {
+      await this.client.query(`PREPARE ${name} AS ${compiledQuery.sql}`);
+      this.prepared.add(name);
+    }
+    const args = compiledQuery.parameters.map(sqlLiteral).join(', ');
+    return this.client.query<R>(args ? `EXECUTE ${name}(${args})` : `EXECUTE ${name}`);
   }
 
   // biome-ignore lint/correctness/useYield: PGlite has no cursors; Kysely only calls this for .stream()

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepared } from '../../../src/db/database.js';
+import { prepared } from '../../../src/db/prepared.js';
 import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
 import { buildTestApp, sharedBackends } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/factories.js';

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepared, preparedName, sqlLiteral } from '../../../src/db/prepared.js';
 import type { MessageType } from '../../../src/db/schema.js';
 import type { AppendMessageInput } from '../../../src/modules/messages/append-message.js';
 import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
@@ -201,5 +202,36 @@ describe('SendBatcher', () => {
     expect((await stored(group.id)).messages).toEqual([]);
     // The conversation took no seq: the next message is 1.
     expect(Number((await batcher.submit(input(group.id, bob, 'first')))?.seq)).toBe(1);
+  });
+});
+
+describe('prepared statements', () => {
+  it('tags statements by a safe name and quotes parameters as literals', () => {
+    expect(preparedName(`${prepared('tma_x1')}\nSELECT 1`)).toBe('tma_x1');
+    expect(preparedName('SELECT 1')).toBeUndefined();
+    expect(() => prepared('x; DROP TABLE users')).toThrow(/invalid prepared statement name/);
+    expect(sqlLiteral("it's")).toBe("'it''s'");
+    expect([sqlLiteral(null), sqlLiteral(3), sqlLiteral(true), sqlLiteral({ a: "b'" })]).toEqual([
+      'NULL',
+      '3',
+      'true',
+      `'{"a":"b''"}'`,
+    ]);
+  });
+
+  it('stores content with quotes, backslashes and unicode exactly through the prepared batch', async () => {
+    const group = await createGroup(app, alice, [bob]);
+    const tricky = `it's "quoted" \\ back\\slash $1 ''; SELECT 1; -- ✓ 🎉`;
+    const res = await call(app, bob, 'POST', `/conversations/${group.id}/messages`, {
+      content: tricky,
+      metadata: { note: "o'clock" },
+    });
+    expect(res.statusCode).toBe(201);
+    const row = await app.tma.db
+      .selectFrom('messages')
+      .select(['content', 'metadata'])
+      .where('id', '=', res.json().data.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ content: tricky, metadata: { note: "o'clock" } });
   });
 });
