@@ -13,12 +13,8 @@ import { appendMessage } from '../messages/append-message.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { appendConversationEvent } from './conversation-events.js';
-import { buildConversationViews } from './conversation-views.js';
-import {
-  type ConversationListRow,
-  ConversationsRepository,
-  type ListCursor,
-} from './conversations.repository.js';
+import { toConversationView } from './conversation-views.js';
+import { ConversationsRepository, type ListCursor } from './conversations.repository.js';
 import type {
   ConversationView,
   CreateConversationInput,
@@ -98,7 +94,7 @@ export class ConversationsService {
     const rows = await this.repo.listForUser(actor.userId, { limit: options.limit + 1, cursor });
     const more = rows.length > options.limit;
     const pageRows = more ? rows.slice(0, options.limit) : rows;
-    const items = await this.toViews(actor.userId, pageRows);
+    const items = pageRows.map(toConversationView);
     const last = pageRows.at(-1);
     return {
       items,
@@ -107,10 +103,9 @@ export class ConversationsService {
   }
 
   async get(actor: Actor, conversationId: string): Promise<ConversationView> {
-    const rows = await this.repo.listForUser(actor.userId, { limit: 1, conversationId });
-    if (rows.length === 0) throw new NotFoundError('Conversation');
-    const [view] = await this.toViews(actor.userId, rows);
-    return view as ConversationView;
+    const [row] = await this.repo.listForUser(actor.userId, { limit: 1, conversationId });
+    if (!row) throw new NotFoundError('Conversation');
+    return toConversationView(row);
   }
 
   async create(
@@ -310,9 +305,5 @@ export class ConversationsService {
     if (ids.length === 0) return;
     const views = await this.messages.viewsByIds(ids, null);
     for (const message of views) this.deps.bus.publish('message.created', { message });
-  }
-
-  private toViews(viewerId: string, rows: ConversationListRow[]): Promise<ConversationView[]> {
-    return buildConversationViews(this, viewerId, rows);
   }
 }

@@ -1,11 +1,46 @@
 // SQL for messages: inserts, edits, tombstones, and message views (with a viewer's reaction summary) in one query.
-import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import { prepared } from '../../db/prepared.js';
 import type { DB, MessageRow, MessageType } from '../../db/schema.js';
 import type { MessageView, ReactionSummary } from '../../events/domain-events.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
-type ViewRow = MessageRow & { reactions: ReactionSummary[] | string | null };
+/** What a message view is made of: the row (its search vector is never read) and its reaction summary. */
+export type ViewRow = Omit<MessageRow, 'search'> & { reactions: ReactionSummary[] | string | null };
+
+/** The columns of `messages` that a view shows (not the search vector: it is as large as the content). */
+export const MESSAGE_VIEW_COLUMNS = [
+  'id',
+  'conversation_id',
+  'seq',
+  'sender_id',
+  'client_id',
+  'type',
+  'content',
+  'metadata',
+  'reply_to_id',
+  'forwarded_from_id',
+  'created_at',
+  'edited_at',
+  'deleted_at',
+] as const satisfies ReadonlyArray<keyof ViewRow>;
+
+const VIEW_COLUMNS = sql.raw(MESSAGE_VIEW_COLUMNS.map((column) => `m.${column}`).join(', '));
+
+/** The reaction summary of one message as json: [{emoji, count, me}] for the viewer, oldest emoji first. */
+export function reactionsOf(
+  messageId: RawBuilder<unknown>,
+  viewerId: string | null,
+): RawBuilder<ReactionSummary[]> {
+  return sql<ReactionSummary[]>`coalesce((
+    SELECT json_agg(json_build_object('emoji', r.emoji, 'count', r.n, 'me', r.me) ORDER BY r.first_at, r.emoji)
+    FROM (
+      SELECT emoji, count(*)::int AS n, coalesce(bool_or(user_id = ${viewerId}::uuid), false) AS me, min(created_at) AS first_at
+      FROM message_reactions WHERE message_id = ${messageId} GROUP BY emoji
+    ) r
+  ), '[]'::json)`;
+}
 
 export function toMessageView(row: ViewRow): MessageView {
   const reactions =
@@ -51,20 +86,16 @@ export interface HistoryOptions {
 export class MessagesRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** messages m + a `reactions` json column: [{emoji, count, me}] for the viewer, oldest emoji first. */
+  /** messages + a `reactions` json column: [{emoji, count, me}] for the viewer, oldest emoji first. */
   private views(trx: Executor, viewerId: string | null): SelectQueryBuilder<DB, 'messages', ViewRow> {
     return trx
       .selectFrom('messages')
-      .selectAll('messages')
-      .select(
-        sql<ReactionSummary[]>`coalesce((
-          SELECT json_agg(json_build_object('emoji', r.emoji, 'count', r.n, 'me', r.me) ORDER BY r.first_at, r.emoji)
-          FROM (
-            SELECT emoji, count(*)::int AS n, coalesce(bool_or(user_id = ${viewerId}::uuid), false) AS me, min(created_at) AS first_at
-            FROM message_reactions WHERE message_id = messages.id GROUP BY emoji
-          ) r
-        ), '[]'::json)`.as('reactions'),
-      ) as unknown as SelectQueryBuilder<DB, 'messages', ViewRow>;
+      .select(MESSAGE_VIEW_COLUMNS)
+      .select(reactionsOf(sql.ref('messages.id'), viewerId).as('reactions')) as unknown as SelectQueryBuilder<
+      DB,
+      'messages',
+      ViewRow
+    >;
   }
 
   /** Message views by ids (any order in, the ids' order out; unknown ids are skipped). */
@@ -93,21 +124,26 @@ export class MessagesRepository {
     return view;
   }
 
-  /** History newest first; with afterSeq the `limit` messages right after it (still returned newest first). */
+  /**
+   * History newest first; with afterSeq the `limit` messages right after it (still returned newest first).
+   * Absent bounds are bounds no seq reaches, so there are two statement texts, each prepared once per connection.
+   */
   async history(
     conversationId: string,
     viewerId: string,
     options: HistoryOptions,
     trx: Executor = this.db,
   ): Promise<MessageView[]> {
-    let query = this.views(trx, viewerId).where('messages.conversation_id', '=', conversationId);
-    if (options.beforeSeq !== undefined) query = query.where('messages.seq', '<', options.beforeSeq);
-    if (options.afterSeq !== undefined) query = query.where('messages.seq', '>', options.afterSeq);
     const ascending = options.afterSeq !== undefined && options.beforeSeq === undefined;
-    const rows = await query
-      .orderBy('messages.seq', ascending ? 'asc' : 'desc')
-      .limit(options.limit)
-      .execute();
+    const { rows } =
+      await sql<ViewRow>`${sql.raw(prepared(ascending ? 'tma_history_forward' : 'tma_history'))}
+      SELECT ${VIEW_COLUMNS}, ${reactionsOf(sql.ref('m.id'), viewerId)} AS reactions
+      FROM messages m
+      WHERE m.conversation_id = ${conversationId}
+        AND m.seq < ${options.beforeSeq ?? Number.MAX_SAFE_INTEGER}
+        AND m.seq > ${options.afterSeq ?? Number.MIN_SAFE_INTEGER}
+      ORDER BY m.seq ${sql.raw(ascending ? 'ASC' : 'DESC')}
+      LIMIT ${options.limit}`.execute(trx);
     const views = rows.map(toMessageView);
     return ascending ? views.reverse() : views;
   }
