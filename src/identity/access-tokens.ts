@@ -1,4 +1,5 @@
 // Local access tokens: HS256 JWTs with sub, sid and role; a revoked session is refused at once via the shared cache.
+import { webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../errors.js';
 import type { Cache } from '../platform/cache.js';
@@ -16,8 +17,20 @@ export type RevocationFallback = (
   userId: string,
 ) => Promise<{ revoked: boolean; deactivated: boolean }>;
 
+/** An HS256 key for jose, imported into WebCrypto once. */
+export function hmacKey(secret: string): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  );
+}
+
 export class AccessTokens implements Authenticator {
-  private readonly key: Uint8Array;
+  /** Imported once: jose would import raw key bytes into WebCrypto again at every sign and verify. */
+  private readonly key: Promise<webcrypto.CryptoKey>;
 
   constructor(
     secret: string,
@@ -25,7 +38,7 @@ export class AccessTokens implements Authenticator {
     private readonly cache: Cache,
     private readonly fallback?: RevocationFallback,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = hmacKey(secret);
   }
 
   get expiresIn(): number {
@@ -39,13 +52,13 @@ export class AccessTokens implements Authenticator {
       .setIssuer(LOCAL_ISSUER)
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   async authenticate(token: string): Promise<Actor> {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: ['HS256'],
         issuer: LOCAL_ISSUER,
         clockTolerance: CLOCK_TOLERANCE_S,

@@ -1,4 +1,5 @@
 // TMS tokens: HS256 with JWT_SECRET or RS256/ES256 through the TMS JWKS; maps `sub` to the local user.
+import type { webcrypto } from 'node:crypto';
 import {
   createRemoteJWKSet,
   decodeProtectedHeader,
@@ -10,7 +11,7 @@ import {
 import type { TmsConfig } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { Cache } from '../platform/cache.js';
-import { deactivatedUserKey, revokedSessionKey } from './access-tokens.js';
+import { deactivatedUserKey, hmacKey, revokedSessionKey } from './access-tokens.js';
 import type { Actor, Authenticator } from './actor.js';
 import { mapRoles, type TmsDirectory, tmsUnavailable } from './tms-directory.js';
 
@@ -20,7 +21,7 @@ const ASYMMETRIC = ['RS256', 'ES256'];
 const invalid = () => new UnauthenticatedError('token_invalid', 'Access token is not valid');
 
 export class TmsAuthenticator implements Authenticator {
-  private readonly secret: Uint8Array | undefined;
+  private readonly secret: Promise<webcrypto.CryptoKey> | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   private readonly options: JWTVerifyOptions;
 
@@ -30,7 +31,7 @@ export class TmsAuthenticator implements Authenticator {
     private readonly cache: Cache,
     private readonly directory: TmsDirectory,
   ) {
-    this.secret = jwtSecret ? new TextEncoder().encode(jwtSecret) : undefined;
+    this.secret = jwtSecret ? hmacKey(jwtSecret) : undefined;
     // jose caches the key set and refetches it when a token names an unknown kid (at most once per cooldown).
     this.jwks = config.jwksUrl
       ? createRemoteJWKSet(new URL(config.jwksUrl), {
@@ -57,7 +58,8 @@ export class TmsAuthenticator implements Authenticator {
     }
     try {
       if (alg === 'HS256' && this.secret) {
-        return (await jwtVerify(token, this.secret, { ...this.options, algorithms: ['HS256'] })).payload;
+        return (await jwtVerify(token, await this.secret, { ...this.options, algorithms: ['HS256'] }))
+          .payload;
       }
       if (alg !== undefined && ASYMMETRIC.includes(alg) && this.jwks) {
         return (await jwtVerify(token, this.jwks, { ...this.options, algorithms: ASYMMETRIC })).payload;
