@@ -1,38 +1,13 @@
-// http: conversation list and history at a fixed request rate (autocannon); p50/p95/p99.
-import autocannon, { type Result } from 'autocannon';
+// http: conversation list and history at an evenly paced, open-loop request rate; p50/p95/p99 from the schedule.
 import type { ScenarioContext, ScenarioResult } from '../lib/context.js';
 import { ServerMeter } from '../lib/context.js';
-import { Histogram } from '../lib/histogram.js';
+import { type PacedLoadFigures, pacedLoad } from '../lib/paced-http.js';
 import { api, type BenchUser, createGroup, pool } from '../lib/seed.js';
 
-interface EndpointFigures {
+interface EndpointFigures extends PacedLoadFigures {
   path: string;
   rate: number;
-  requests: number;
-  non_2xx: number;
-  errors: number;
-  timeouts: number;
-  latency: ReturnType<Histogram['summary']>;
-  autocannon_latency_ms: { p50: number; p97_5: number; p99: number; max: number };
   server_cores_busy: number;
-}
-
-function load(url: string, token: string, rate: number, durationS: number) {
-  const histogram = new Histogram();
-  return new Promise<{ histogram: Histogram; result: Result }>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        headers: { authorization: `Bearer ${token}` },
-        connections: 10,
-        duration: durationS,
-        overallRate: rate,
-        timeout: 10,
-      },
-      (err, result) => (err ? reject(err) : resolve({ histogram, result })),
-    );
-    instance.on('response', (_client, _status, _bytes, ms) => histogram.record(ms * 1000));
-  });
 }
 
 export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -40,8 +15,12 @@ export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
   const durationS = ctx.param('duration', 8, 30);
   const conversationCount = ctx.param('conversations', 20, 50);
   const historySize = ctx.param('history', 200, 1000);
+  const members = ctx.param('members', 10, 10);
+  const sockets = ctx.param('sockets', 32, 32);
+  // One second of requests may be out at once: a stall up to a second is charged, longer ones drop requests.
+  const maxInFlight = ctx.param('inflight', Math.max(sockets, rate), Math.max(sockets, rate));
   const base = ctx.target.urls[0] as string;
-  const users = await ctx.users(10);
+  const users = await ctx.users(members);
   const [owner, ...others] = users as [BenchUser, ...BenchUser[]];
   ctx.log(`http: seeding ${conversationCount} conversations and ${historySize} messages`);
   const conversations = await pool(
@@ -68,21 +47,18 @@ export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
   for (const path of ['/conversations', `/conversations/${first.id}/messages?limit=50`]) {
     ctx.log(`http: GET ${path} at ${rate} req/s for ${durationS} s`);
     await meter.reset();
-    const { histogram, result } = await load(`${base}/api/v1${path}`, owner.token, rate, durationS);
+    const figures = await pacedLoad({
+      url: `${base}/api/v1${path}`,
+      headers: { authorization: `Bearer ${owner.token}` },
+      rate,
+      durationS,
+      sockets,
+      maxInFlight,
+    });
     endpoints.push({
       path,
       rate,
-      requests: result.requests.total,
-      non_2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      latency: histogram.summary(),
-      autocannon_latency_ms: {
-        p50: result.latency.p50,
-        p97_5: result.latency.p97_5,
-        p99: result.latency.p99,
-        max: result.latency.max,
-      },
+      ...figures,
       server_cores_busy: meter.read().cores_busy,
     });
   }
@@ -93,7 +69,9 @@ export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
       duration_s: durationS,
       conversations: conversationCount,
       history: historySize,
-      connections: 10,
+      members,
+      sockets,
+      max_in_flight: maxInFlight,
     },
     figures: { endpoints },
     headline: {
@@ -103,7 +81,11 @@ export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
       'history p50 ms': history.latency.p50_ms,
       'history p95 ms': history.latency.p95_ms,
       'history p99 ms': history.latency.p99_ms,
+      'list served/s': list.served_per_s,
+      'history served/s': history.served_per_s,
       'non-2xx': list.non_2xx + history.non_2xx,
+      'errors + timeouts': list.errors + list.timeouts + history.errors + history.timeouts,
+      dropped: list.dropped + history.dropped,
     },
   };
 }

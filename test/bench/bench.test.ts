@@ -1,7 +1,10 @@
 // The bench runner's pieces: percentile maths, content encoding, address spreading, reports, and a tiny fanout.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createContext, type Options } from '../../bench/lib/context.js';
 import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js';
+import { type PacedLoadFigures, pacedLoad } from '../../bench/lib/paced-http.js';
 import { cpuBetween, machineInfo, sampleProc } from '../../bench/lib/proc.js';
 import { decodeContent, encodeContent } from '../../bench/lib/protocol.js';
 import { markdownSummary, type RunRecord, rampSvg, ratios } from '../../bench/lib/report.js';
@@ -10,6 +13,7 @@ import type { Target } from '../../bench/lib/server.js';
 import { LoadGenerator, sourceAddresses, spread } from '../../bench/lib/workers.js';
 import { dm } from '../../bench/scenarios/dm.js';
 import { fanout, type PhaseFigures } from '../../bench/scenarios/fanout.js';
+import { http } from '../../bench/scenarios/http.js';
 import { stepLimits, stepPasses } from '../../bench/scenarios/ramp.js';
 import { buildTestApp } from '../helpers/app.js';
 import { listen } from '../helpers/sockets.js';
@@ -195,6 +199,75 @@ describe('reports', () => {
   });
 });
 
+describe('paced HTTP load', () => {
+  const servers: Server[] = [];
+  afterAll(async () => {
+    for (const s of servers) await new Promise((resolve) => s.close(resolve));
+  });
+
+  /** A local server; `handle` answers (or holds) each request. Counts the connections it accepted. */
+  async function serve(handle: (req: IncomingMessage, res: ServerResponse) => void) {
+    const server = createServer(handle);
+    servers.push(server);
+    const stats = { connections: 0 };
+    server.on('connection', () => {
+      stats.connections += 1;
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, stats };
+  }
+
+  it('sends rate x duration requests over keep-alive sockets and counts statuses', async () => {
+    let n = 0;
+    const { url, stats } = await serve((_req, res) => {
+      res.statusCode = n++ % 4 === 3 ? 503 : 200;
+      res.end('{}');
+    });
+    const f = await pacedLoad({ url, rate: 40, durationS: 0.5, sockets: 2 });
+    expect(f).toMatchObject({ offered: 20, sent: 20, dropped: 0, requests: 20, errors: 0, timeouts: 0 });
+    expect(f.non_2xx).toBe(5);
+    expect(f.latency.count).toBe(20);
+    expect(f.offered_per_s).toBe(40);
+    expect(f.generator_cpu_seconds).toBeGreaterThan(0);
+    expect(stats.connections).toBeLessThanOrEqual(2);
+  });
+
+  it('charges a stall to every request due during it, from its due time, and drops beyond the cap', async () => {
+    // Holds every request until the whole schedule (20 requests over 0.5 s) has passed.
+    const held: ServerResponse[] = [];
+    let released = false;
+    const { url, stats } = await serve((_req, res) => {
+      if (released) res.end('{}');
+      else held.push(res);
+    });
+    const release = setTimeout(() => {
+      released = true;
+      for (const res of held) res.end('{}');
+    }, 600);
+    // 2 sockets, 5 out at most: 2 reach the server, 3 wait in the client, the other 15 are dropped.
+    const f = await pacedLoad({ url, rate: 40, durationS: 0.5, sockets: 2, maxInFlight: 5 });
+    clearTimeout(release);
+    expect(f).toMatchObject({ offered: 20, sent: 5, dropped: 15, requests: 5, peak_in_flight: 5 });
+    // The last of the five was due at 100 ms and answered after the 600 ms hold: even the three that
+    // waited in the client for a socket are charged from when they were due, not from when they went out.
+    expect(f.latency.min_ms).toBeGreaterThanOrEqual(450);
+    expect(stats.connections).toBe(2);
+  });
+
+  it('counts connection failures as errors and unanswered requests as timeouts', async () => {
+    const { url } = await serve(() => undefined);
+    const timedOut = await pacedLoad({ url, rate: 20, durationS: 0.2, timeoutMs: 150 });
+    expect(timedOut).toMatchObject({ offered: 4, sent: 4, timeouts: 4, errors: 0, requests: 0 });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const refused = await pacedLoad({ url: `http://127.0.0.1:${port}/`, rate: 20, durationS: 0.2 });
+    expect(refused).toMatchObject({ offered: 4, sent: 4, errors: 4, timeouts: 0, requests: 0 });
+    expect(refused.served_per_s).toBe(0);
+  });
+});
+
 describe('tiny fanout and dm runs against an in-process server', () => {
   const gens: LoadGenerator[] = [];
   afterAll(async () => {
@@ -285,5 +358,19 @@ describe('tiny fanout and dm runs against an in-process server', () => {
     const [user] = await ctx.users(1);
     const list = await api<Array<{ type: string }>>(url, 'GET', '/conversations', undefined, user?.token);
     expect(list.map((c) => c.type)).toEqual(['dm']);
+  }, 60_000);
+
+  it('http paces both endpoints at the offered rate and answers every request', async () => {
+    const { ctx } = await setup({ rate: 40, duration: 1, conversations: 2, history: 5, members: 2 });
+    const result = await http(ctx);
+    const endpoints = (result.figures as { endpoints: PacedLoadFigures[] }).endpoints;
+    expect(endpoints).toHaveLength(2);
+    for (const e of endpoints) {
+      expect(e).toMatchObject({ offered: 40, sent: 40, dropped: 0, requests: 40, non_2xx: 0, errors: 0 });
+      expect(e.latency.count).toBe(40);
+      expect(e.latency.p99_ms).toBeGreaterThan(0);
+    }
+    expect(result.parameters).toMatchObject({ rate: 40, sockets: 32, max_in_flight: 40 });
+    expect(result.headline).toMatchObject({ 'non-2xx': 0, dropped: 0, 'errors + timeouts': 0 });
   }, 60_000);
 });
