@@ -42,6 +42,10 @@ type RemoteOp =
   | { op: 'disconnect'; from: string[]; code: string };
 
 const REMOTE_EVENT = 'tma:ws';
+/** Sent by an instance when it starts, so the others start sharing with it before it accepts clients. */
+const HELLO_EVENT = 'tma:ws-hello';
+/** How often an instance counts the instances on the adapter (a Redis PUBSUB NUMSUB). */
+const PEER_CENSUS_MS = 1000;
 const AUTH_TIMEOUT_MS = 10_000;
 let counter = 0;
 
@@ -50,6 +54,10 @@ export class WsGateway implements RoomTransport {
   private readonly clients = new Set<WsClient>();
   private readonly byRoom = new Map<string, Set<WsClient>>();
   private readonly pinger: NodeJS.Timeout;
+  private readonly census: NodeJS.Timeout | undefined;
+  /** Whether another instance may be running: while this one is alone, nothing is published for /ws. */
+  private peers = true;
+  private lastHello = 0;
   private readonly remote: boolean;
   private closing = false;
 
@@ -69,6 +77,16 @@ export class WsGateway implements RoomTransport {
     (io.of('/messaging').on as (ev: string, fn: (op: RemoteOp) => void) => void)(REMOTE_EVENT, (op) =>
       this.apply(op),
     );
+    if (this.remote) {
+      const nsp = io.of('/messaging');
+      (nsp.on as (ev: string, fn: () => void) => void)(HELLO_EVENT, () => {
+        this.lastHello = performance.now();
+        this.peers = true;
+      });
+      nsp.serverSideEmit(HELLO_EVENT as never);
+      this.census = setInterval(() => void this.countPeers(), PEER_CENSUS_MS);
+      this.census.unref();
+    }
     this.pinger = setInterval(() => {
       for (const client of this.clients) {
         if (!client.alive) client.ws.terminate();
@@ -112,13 +130,27 @@ export class WsGateway implements RoomTransport {
 
   close(): void {
     clearInterval(this.pinger);
+    clearInterval(this.census);
     for (const client of this.clients) client.ws.terminate();
     this.wss.close();
   }
 
   private share(op: RemoteOp): void {
     this.apply(op);
-    if (this.remote) this.io.of('/messaging').serverSideEmit(REMOTE_EVENT as never, op as never);
+    if (this.remote && this.peers)
+      this.io.of('/messaging').serverSideEmit(REMOTE_EVENT as never, op as never);
+  }
+
+  /** Counts the instances on the adapter; a hello that arrives meanwhile wins over a stale count. */
+  private async countPeers(): Promise<void> {
+    const started = performance.now();
+    let alone = false;
+    try {
+      alone = (await this.io.of('/messaging').adapter.serverCount()) <= 1;
+    } catch {
+      alone = false;
+    }
+    if (this.lastHello < started) this.peers = !alone;
   }
 
   private inRooms(names: readonly string[]): Set<WsClient> {
