@@ -361,7 +361,14 @@ describe('tiny fanout and dm runs against an in-process server', () => {
   }, 60_000);
 
   it('http paces both endpoints at the offered rate and answers every request', async () => {
-    const { ctx } = await setup({ rate: 40, duration: 1, conversations: 2, history: 5, members: 2 });
+    const { ctx } = await setup({
+      rate: 40,
+      duration: 1,
+      warmup: 1,
+      conversations: 2,
+      history: 5,
+      members: 2,
+    });
     const result = await http(ctx);
     const endpoints = (result.figures as { endpoints: PacedLoadFigures[] }).endpoints;
     expect(endpoints).toHaveLength(2);
@@ -370,7 +377,8 @@ describe('tiny fanout and dm runs against an in-process server', () => {
       expect(e.latency.count).toBe(40);
       expect(e.latency.p99_ms).toBeGreaterThan(0);
     }
-    expect(result.parameters).toMatchObject({ rate: 40, sockets: 32, max_in_flight: 40 });
+    // The warm-up's requests are not counted.
+    expect(result.parameters).toMatchObject({ rate: 40, warmup_s: 1, sockets: 32, max_in_flight: 40 });
     expect(result.headline).toMatchObject({ 'non-2xx': 0, dropped: 0, 'errors + timeouts': 0 });
   }, 60_000);
 });
