@@ -1,8 +1,8 @@
 // Group commit for sends: messages that arrive while a write is in flight are stored together by ONE statement
 // (one round trip, one WAL flush) instead of one transaction each. Order, seqs and idempotency stay per message.
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { prepared } from '../../db/prepared.js';
 import { newId } from '../../db/ids.js';
+import { prepared } from '../../db/prepared.js';
 import type { DB, MessageRow } from '../../db/schema.js';
 import type { AppendMessageInput } from './append-message.js';
 
