@@ -61,6 +61,17 @@ export class ConversationsService {
     return this.members.currentMembershipIds(userId);
   }
 
+  /** Writing into a DM needs no block between its members in either direction: 403 `blocked` otherwise. */
+  async requireNoDmBlock(userId: string, conversation: ConversationRow): Promise<void> {
+    if (conversation.type !== 'dm') return;
+    const others = (await this.memberIds(conversation.id)).filter((id) => id !== userId);
+    for (const other of others) {
+      if (await this.blocks.isBlockedEitherWay(userId, other)) {
+        throw new ForbiddenError('You cannot message this user', 'blocked');
+      }
+    }
+  }
+
   memberIds(conversationId: string): Promise<string[]> {
     return this.members.currentMemberIds(conversationId);
   }

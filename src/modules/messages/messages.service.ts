@@ -12,7 +12,6 @@ import {
 import type { MessageView } from '../../events/domain-events.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
-import { BlocksRepository } from '../blocks/blocks.repository.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
 import type { ConversationsService, ServiceDeps } from '../conversations/conversations.service.js';
 import { type AppendMessageInput, appendMessage, DuplicateClientIdError } from './append-message.js';
@@ -96,7 +95,6 @@ function normaliseContent(content: string | null | undefined, type: MessageType)
 
 export class MessagesService {
   readonly repo: MessagesRepository;
-  private readonly blocks: BlocksRepository;
   private readonly contentHooks: Array<{ run: ContentHook; applies: HookFilter }> = [];
   private readonly batcher: SendBatcher;
   /** Batched writes so far: messages / batches is the mean batch size (`/metrics`). */
@@ -107,7 +105,6 @@ export class MessagesService {
     private readonly conversations: ConversationsService,
   ) {
     this.repo = new MessagesRepository(deps.db);
-    this.blocks = new BlocksRepository(deps.db);
     this.batcher = new SendBatcher({
       db: deps.db,
       needsHooks: (input) => this.needsHooks(input),
@@ -211,14 +208,7 @@ export class MessagesService {
     const text = normaliseContent(content, type);
     metadata = checkMetadata(metadata);
 
-    if (conversation.type === 'dm') {
-      const others = (await this.conversations.memberIds(conversationId)).filter((id) => id !== actor.userId);
-      for (const other of others) {
-        if (await this.blocks.isBlockedEitherWay(actor.userId, other)) {
-          throw new ForbiddenError('You cannot message this user', 'blocked');
-        }
-      }
-    }
+    await this.conversations.requireNoDmBlock(actor.userId, conversation);
     if (input.reply_to_id) {
       const target = await this.repo.findById(input.reply_to_id);
       if (!target || target.conversation_id !== conversationId) {

@@ -13,7 +13,6 @@ import {
 import type { EventBus } from '../../events/bus.js';
 import type { MessageView } from '../../events/domain-events.js';
 import type { Actor } from '../../identity/actor.js';
-import { BlocksRepository } from '../blocks/blocks.repository.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import { appendMessage } from '../messages/append-message.js';
@@ -33,7 +32,6 @@ const isClosed = (poll: PollRow, now = Date.now()): boolean =>
 
 export class PollsService {
   private readonly repo: PollsRepository;
-  private readonly blocks: BlocksRepository;
 
   constructor(
     private readonly deps: PollsDeps,
@@ -41,7 +39,6 @@ export class PollsService {
     private readonly messages: MessagesService,
   ) {
     this.repo = new PollsRepository(deps.db);
-    this.blocks = new BlocksRepository(deps.db);
   }
 
   async create(
@@ -50,15 +47,7 @@ export class PollsService {
     input: CreatePollBody,
   ): Promise<{ message: MessageView; poll: PollView; created: boolean }> {
     const { conversation } = await this.conversations.requireMembership(actor.userId, conversationId);
-    if (conversation.type === 'dm') {
-      // Same rule as sending a message: no polls into a DM where either side blocked the other.
-      const others = (await this.conversations.memberIds(conversationId)).filter((id) => id !== actor.userId);
-      for (const other of others) {
-        if (await this.blocks.isBlockedEitherWay(actor.userId, other)) {
-          throw new ForbiddenError('You cannot message this user', 'blocked');
-        }
-      }
-    }
+    await this.conversations.requireNoDmBlock(actor.userId, conversation);
     if (input.client_id) {
       const original = await this.messages.repo.findByClientId(actor.userId, input.client_id);
       const poll = original && (await this.repo.findByMessageId(original.id));
