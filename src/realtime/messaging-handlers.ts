@@ -208,16 +208,20 @@ export class ClientEvents {
 
   private async answer(scope: EventScope, event: string, handler: Handler | undefined, payload: unknown) {
     const { metrics, logger } = this.deps;
+    // Unknown event names share one label, so a client cannot grow the metric's label set.
+    const timer = metrics.clientEvent.startTimer({ event: handler ? event : 'unknown' });
     try {
       // Flood guard first: a refused event is answered, never processed.
       const wait = await this.deps.eventLimiter.consume(scope.connectionId);
       if (wait > 0) fail('rate_limited', 'Too many events; slow down', wait);
       if (!handler) fail('unknown_event', `Unknown event: ${event.slice(0, 64)}`);
       const data = await handler!.run(scope, payload);
+      timer({ outcome: 'ok' });
       return { ok: true as const, data: data ?? null };
     } catch (err) {
       const error = toAckError(err, logger);
       metrics.socketErrors.inc({ code: error.code });
+      timer({ outcome: 'error' });
       return { ok: false as const, error };
     }
   }

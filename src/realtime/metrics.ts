@@ -1,10 +1,11 @@
-// Realtime metrics (prom-client): sockets per namespace, events emitted, send-to-emit latency.
+// Realtime metrics (prom-client): sockets per namespace, events emitted, client event time, send-to-emit latency.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class RealtimeMetrics {
   readonly registry = new Registry();
   readonly emitted: Counter<'event'>;
   readonly sendToEmit: Histogram;
+  readonly clientEvent: Histogram<'event' | 'outcome'>;
   readonly socketErrors: Counter<'code'>;
 
   constructor(countSockets: () => Record<string, number>) {
@@ -27,6 +28,13 @@ export class RealtimeMetrics {
       name: 'tma_realtime_send_to_emit_seconds',
       help: 'From the message being stored (its created_at) to its new_message broadcast',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [this.registry],
+    });
+    this.clientEvent = new Histogram({
+      name: 'tma_realtime_client_event_seconds',
+      help: 'From a client event arriving to its ack being ready (flood guard, validation, the service call)',
+      labelNames: ['event', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
     });
     this.socketErrors = new Counter({

@@ -59,7 +59,7 @@ describe('graceful shutdown', () => {
 });
 
 describe('GET /metrics', () => {
-  it('reports sockets per namespace, events emitted and send-to-emit latency', async () => {
+  it('reports sockets per namespace, events emitted, client event time and send-to-emit latency', async () => {
     const app = await buildTestApp();
     try {
       const alice = await createUser(app);
@@ -70,12 +70,23 @@ describe('GET /metrics', () => {
       const arrived = nextEvent(socket, 'new_message');
       await emitWithAck(socket, 'send_message', { conversation_id: conversationId, content: 'measured' });
       await arrived;
+      await emitWithAck(socket, 'no_such_event', {});
+      await emitWithAck(socket, 'typing_start', { conversation_id: 'not-a-uuid' });
       const res = await app.inject({ method: 'GET', url: '/metrics' });
       expect(res.statusCode).toBe(200);
       expect(res.body).toContain('tma_realtime_connected_sockets{namespace="/messaging"} 1');
       expect(res.body).toContain('tma_realtime_connected_sockets{namespace="/calls"} 1');
       expect(res.body).toMatch(/tma_realtime_events_emitted_total\{event="new_message"\} [1-9]/);
       expect(res.body).toMatch(/tma_realtime_send_to_emit_seconds_count [1-9]/);
+      expect(res.body).toMatch(
+        /tma_realtime_client_event_seconds_count\{event="send_message",outcome="ok"\} 1\n/,
+      );
+      expect(res.body).toMatch(
+        /tma_realtime_client_event_seconds_count\{event="unknown",outcome="error"\} 1\n/,
+      );
+      expect(res.body).toMatch(
+        /tma_realtime_client_event_seconds_count\{event="typing_start",outcome="error"\} 1\n/,
+      );
     } finally {
       closeAllSockets();
       await app.close();
