@@ -1,5 +1,5 @@
 // What every scenario gets: options, the target, a seeded-user pool, and helpers to sample the server.
-import { cpuBetween, type ProcSample, round, sampleAll } from './proc.js';
+import { cpuBetween, type ProcSample, round, sampleAll, sampleProc } from './proc.js';
 import type { ClientSpec } from './protocol.js';
 import { type BenchConversation, type BenchUser, createDm, createGroup, seedUsers } from './seed.js';
 import type { Mode, Target } from './server.js';
@@ -153,31 +153,55 @@ export function groupClients(
 /** Server CPU and RSS between two moments of one phase, and the CPU of its PostgreSQL backends. */
 export class ServerMeter {
   private start: ProcSample;
-  private db: number[] = [];
-  private dbStart: ProcSample = sampleAll([]);
+  /** Per backend pid: its CPU when the phase started (0 for one that connected during it) and when last seen. */
+  private backends = new Map<number, { first: number; last: number }>();
+  private phaseStart = Date.now();
+  private poller: NodeJS.Timeout | undefined;
   constructor(private readonly target: Target) {
     this.start = sampleAll(target.pids());
   }
   async reset(): Promise<void> {
-    this.db = await this.target.dbPids();
-    this.dbStart = sampleAll(this.db);
+    this.stopPolling();
+    this.backends.clear();
+    await this.pollBackends(true);
+    this.phaseStart = Date.now();
     this.start = sampleAll(this.target.pids());
+    // The pool opens and closes backends under load: look for new ones every second, so a backend that
+    // connected (or went away) during the phase still counts, up to when it was last seen.
+    this.poller = setInterval(() => void this.pollBackends(false), 1000);
+    this.poller.unref();
   }
-  read(): {
+  private async pollBackends(atStart: boolean): Promise<void> {
+    for (const pid of await this.target.dbPids()) {
+      const now = sampleProc(pid)?.cpuMicros;
+      if (now === undefined) continue;
+      const known = this.backends.get(pid);
+      if (known) known.last = now;
+      else this.backends.set(pid, { first: atStart ? now : 0, last: now });
+    }
+  }
+  private stopPolling(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
+  }
+  async read(): Promise<{
     cpu_seconds: number;
     cores_busy: number;
     rss_mb: number;
     db_cpu_seconds: number;
     db_cores_busy: number;
-  } {
+  }> {
     const now = sampleAll(this.target.pids());
-    // Backends that went away during the phase drop out of the sum; the pool keeps them open under load.
-    const db = cpuBetween(this.dbStart, sampleAll(this.db));
+    await this.pollBackends(false);
+    let dbMicros = 0;
+    for (const b of this.backends.values()) dbMicros += b.last - b.first;
+    const dbSeconds = dbMicros / 1_000_000;
+    const wall = Math.max(0.001, (Date.now() - this.phaseStart) / 1000);
     return {
       ...cpuBetween(this.start, now),
       rss_mb: round(now.rssBytes / 1024 / 1024, 1),
-      db_cpu_seconds: Math.max(0, db.cpu_seconds),
-      db_cores_busy: Math.max(0, db.cores_busy),
+      db_cpu_seconds: round(Math.max(0, dbSeconds), 3),
+      db_cores_busy: round(Math.max(0, dbSeconds / wall), 3),
     };
   }
 }

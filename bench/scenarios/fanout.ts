@@ -50,7 +50,7 @@ export async function measurePhase(
 ): Promise<PhaseFigures> {
   await meter.reset();
   const r = await gen.run(phase, options.intervalMs, options.durationS * 1000, options.drainMs);
-  const server = meter.read();
+  const server = await meter.read();
   const expected = r.acked * options.recipients;
   return {
     interval_ms: options.intervalMs,

@@ -69,7 +69,7 @@ export async function http(ctx: ScenarioContext): Promise<ScenarioResult> {
       path,
       rate,
       ...figures,
-      server_cores_busy: meter.read().cores_busy,
+      server_cores_busy: (await meter.read()).cores_busy,
     });
   }
   const [list, history] = endpoints as [EndpointFigures, EndpointFigures];

@@ -41,13 +41,13 @@ export async function idle(ctx: ScenarioContext, gen: LoadGenerator): Promise<Sc
   await wait(3000);
   const meter = new ServerMeter(ctx.target);
   await wait(holdS * 1000);
-  const held = meter.read();
+  const held = await meter.read();
   const after = await settledRss(ctx.target.pids());
   // Mass disconnect: what the server spends when every socket goes away at once (e.g. a load balancer restart).
   await meter.reset();
   await gen.close();
   await wait(3000);
-  const disconnect = meter.read();
+  const disconnect = await meter.read();
   const perSocketKb = connect.ok ? round((after.rssBytes - before.rssBytes) / connect.ok / 1024, 1) : 0;
   return {
     parameters: { sockets, users: userCount, hold_s: holdS },

@@ -1,8 +1,10 @@
 // The bench runner's pieces: percentile maths, content encoding, address spreading, reports, and a tiny fanout.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createContext, type Options } from '../../bench/lib/context.js';
+import { createContext, type Options, ServerMeter, wait } from '../../bench/lib/context.js';
 import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js';
 import { type PacedLoadFigures, pacedLoad } from '../../bench/lib/paced-http.js';
 import { cpuBetween, machineInfo, sampleProc } from '../../bench/lib/proc.js';
@@ -124,6 +126,40 @@ describe('process sampling', () => {
     expect(cpuBetween(a!, b!).cpu_seconds).toBeGreaterThanOrEqual(0);
     expect(sampleProc(2 ** 22 + 12_345)).toBeUndefined();
     expect(machineInfo().cpus).toBeGreaterThan(0);
+  });
+});
+
+describe('server meter', () => {
+  it('counts database backends that connect during a phase and keeps those that went away', async () => {
+    let backends: number[] = [];
+    const target: Target = {
+      kind: 'tma',
+      description: 'meter test',
+      urls: [],
+      pids: () => [process.pid],
+      dbPids: async () => backends,
+      kill: () => undefined,
+      restart: async () => undefined,
+      stop: async () => undefined,
+    };
+    const meter = new ServerMeter(target);
+    await meter.reset();
+    // A "backend" that connects after the phase started, burns CPU, is seen by the 1 s poll, then exits.
+    const busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);']);
+    backends = [busy.pid as number];
+    await wait(1300);
+    await once(busy, 'exit');
+    backends = [];
+    const figures = await meter.read();
+    expect(figures.db_cpu_seconds).toBeGreaterThan(0.2);
+    expect(figures.db_cores_busy).toBeGreaterThan(0);
+    expect(figures.cpu_seconds).toBeGreaterThanOrEqual(0);
+
+    // A backend known at the start counts only what it used after it.
+    backends = [process.pid];
+    await meter.reset();
+    const again = await meter.read();
+    expect(again.db_cpu_seconds).toBeLessThan(0.5);
   });
 });
 
