@@ -238,8 +238,19 @@ export async function startTma(options: TargetOptions): Promise<Target> {
       options.serverRoot,
     );
   };
-  // One at a time: the first instance applies the migrations.
-  for (let i = 0; i < instances; i++) await launch(i);
+  const cleanUp = async () => {
+    await Promise.all(children.map((c) => (c ? stopChild(c.process) : undefined)));
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (database) await dropDatabase(database.admin, database.name);
+  };
+  try {
+    // One at a time: the first instance applies the migrations.
+    for (let i = 0; i < instances; i++) await launch(i);
+  } catch (error) {
+    // A server that does not start (bad --env, a build error) leaves no data directory or database behind.
+    await cleanUp();
+    throw error;
+  }
   return {
     kind: 'tma',
     description: `${
@@ -260,11 +271,7 @@ export async function startTma(options: TargetOptions): Promise<Target> {
       }
       await launch(i);
     },
-    async stop() {
-      await Promise.all(children.map((c) => (c ? stopChild(c.process) : undefined)));
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-      if (database) await dropDatabase(database.admin, database.name);
-    },
+    stop: cleanUp,
   };
 }
 

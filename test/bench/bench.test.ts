@@ -1,8 +1,10 @@
 // The bench runner's pieces: percentile maths, content encoding, address spreading, reports, and a tiny fanout.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createContext, type Options, ServerMeter, wait } from '../../bench/lib/context.js';
 import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js';
@@ -11,7 +13,7 @@ import { cpuBetween, machineInfo, sampleProc } from '../../bench/lib/proc.js';
 import { decodeContent, encodeContent } from '../../bench/lib/protocol.js';
 import { markdownSummary, type RunRecord, rampSvg, ratios } from '../../bench/lib/report.js';
 import { api } from '../../bench/lib/seed.js';
-import type { Target } from '../../bench/lib/server.js';
+import { startTma, type Target } from '../../bench/lib/server.js';
 import { LoadGenerator, sourceAddresses, spread } from '../../bench/lib/workers.js';
 import { dm } from '../../bench/scenarios/dm.js';
 import { fanout, type PhaseFigures } from '../../bench/scenarios/fanout.js';
@@ -160,6 +162,24 @@ describe('server meter', () => {
     await meter.reset();
     const again = await meter.read();
     expect(again.db_cpu_seconds).toBeLessThan(0.5);
+  });
+});
+
+describe('starting TMA for the bench', () => {
+  it('leaves no data directory behind when the server does not start', async () => {
+    const dirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('tma-bench-'));
+    const before = new Set(dirs());
+    await expect(
+      startTma({
+        mode: 'embedded',
+        instances: 1,
+        databaseUrl: 'postgres://unused',
+        redisUrl: 'redis://unused',
+        tag: 'refused',
+        env: { PORT: 'not-a-port' },
+      }),
+    ).rejects.toThrow(/PORT/);
+    expect(dirs().filter((name) => !before.has(name))).toEqual([]);
   });
 });
 
