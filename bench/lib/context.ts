@@ -193,6 +193,8 @@ export class ServerMeter {
   }> {
     const now = sampleAll(this.target.pids());
     await this.pollBackends(false);
+    // The phase is over: no more lookups (each one is a connection to PostgreSQL) until the next reset.
+    this.stopPolling();
     let dbMicros = 0;
     for (const b of this.backends.values()) dbMicros += b.last - b.first;
     const dbSeconds = dbMicros / 1_000_000;
