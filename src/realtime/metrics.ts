@@ -7,6 +7,7 @@ export class RealtimeMetrics {
   readonly sendToEmit: Histogram;
   readonly clientEvent: Histogram<'event' | 'outcome'>;
   readonly socketErrors: Counter<'code'>;
+  readonly protocolErrors: Counter<'transport' | 'code'>;
 
   constructor(countSockets: () => Record<string, number>) {
     new Gauge({
@@ -41,6 +42,12 @@ export class RealtimeMetrics {
       name: 'tma_realtime_refusals_total',
       help: 'Client events and handshakes refused, by error code',
       labelNames: ['code'],
+      registers: [this.registry],
+    });
+    this.protocolErrors = new Counter({
+      name: 'tma_realtime_protocol_errors_total',
+      help: 'Connections closed for a WebSocket protocol error (oversized, invalid UTF-8, bad opcode, unmasked)',
+      labelNames: ['transport', 'code'],
       registers: [this.registry],
     });
   }

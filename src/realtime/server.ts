@@ -17,7 +17,9 @@ import { NAMESPACES, rooms } from './protocol.js';
 import { RealtimeRepository } from './realtime.repository.js';
 import { subscribeDomainEvents } from './subscriber.js';
 import { TypingTracker } from './typing.js';
-import { WsGateway } from './ws-gateway.js';
+import { errorCode, WsGateway } from './ws-gateway.js';
+
+type EngineConnection = { on(event: 'close', fn: (reason: string, description: unknown) => void): void };
 
 export interface RealtimeServer {
   io: Io;
@@ -93,6 +95,13 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     counts['/ws'] = gateway?.size ?? 0;
     return counts;
   });
+  // Engine.IO closes a connection on a protocol error ("transport error"); count it beside /ws's.
+  io.engine.on('connection', (conn: EngineConnection) =>
+    conn.on('close', (reason, description) => {
+      if (reason === 'transport error')
+        metrics.protocolErrors.inc({ transport: '/socket.io', code: errorCode(description) });
+    }),
+  );
   const fanout = new Fanout(io, metrics, adapterPair !== undefined);
   const repository = new RealtimeRepository(ctx.db);
   const store = ctx.redis
@@ -192,6 +201,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     heartbeatMs: settings.pingIntervalMs + settings.pingTimeoutMs,
     multiInstance: adapterPair !== undefined,
     events: clientEvents,
+    metrics,
     track,
   });
   fanout.addTransport(gateway);

@@ -7,6 +7,7 @@ import type { Authenticator } from '../identity/actor.js';
 import type { Io, RoomTransport } from './fanout.js';
 import { authenticateToken, HandshakeError } from './handshake.js';
 import type { ClientEvents, EventScope } from './messaging-handlers.js';
+import type { RealtimeMetrics } from './metrics.js';
 import type { PresenceService } from './presence.js';
 import { rooms } from './protocol.js';
 import type { RealtimeRepository } from './realtime.repository.js';
@@ -23,6 +24,7 @@ export interface WsGatewayDeps {
   multiInstance: boolean;
   /** The same client events as Socket.IO. */
   events: ClientEvents;
+  metrics: RealtimeMetrics;
   track<T>(work: Promise<T>): Promise<T>;
 }
 
@@ -67,6 +69,12 @@ export class WsGateway implements RoomTransport {
     private readonly deps: WsGatewayDeps,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
+    // A failed handshake is answered by ws itself (400); it must never become an unhandled 'error'.
+    this.wss.on('error', (err) => deps.logger.warn({ err }, '/ws server error'));
+    this.wss.on('wsClientError', (err, socket) => {
+      deps.metrics.protocolErrors.inc({ transport: '/ws', code: errorCode(err) });
+      socket.destroy();
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname === '/ws') this.upgrade(req, socket, head, url);
@@ -203,7 +211,14 @@ export class WsGateway implements RoomTransport {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
       return;
     }
+    // A reset before or during the handshake (ECONNRESET) is the client's business, not the process's.
+    socket.on('error', () => socket.destroy());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // Protocol errors (oversized frame, invalid UTF-8, reserved opcode or bit, unmasked frame): ws has already
+      // sent the close frame (1009, 1007 or 1002); without a listener the 'error' event would end the process.
+      ws.on('error', (err) =>
+        this.deps.metrics.protocolErrors.inc({ transport: '/ws', code: errorCode(err) }),
+      );
       const header = req.headers.authorization;
       const fromHeader =
         typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1] : undefined;
@@ -296,6 +311,12 @@ export class WsGateway implements RoomTransport {
     const ack = await this.deps.events.dispatch(client.scope, msg.type, msg.data);
     if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify({ type: 'ack', id, ...ack }));
   }
+}
+
+/** ws tags its errors with a stable code (WS_ERR_INVALID_UTF8, ...); anything else is a socket error. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code.toLowerCase() : 'socket_error';
 }
 
 function parse(raw: string): Record<string, unknown> | undefined {
