@@ -55,6 +55,9 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorEnvelo
 /** Query `limit`: default 50, max 100. */
 export const LimitQuery = Type.Integer({ minimum: 1, maximum: 100, default: 50 });
 
+/** A seq as clients send it: bounded to what the database's int8 holds and JavaScript counts exactly. */
+export const SeqNumber = (minimum = 0) => Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER });
+
 /** Opaque cursors: base64url JSON. */
 export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');

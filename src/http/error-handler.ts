@@ -2,28 +2,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isUniqueViolation } from '../errors.js';
 import type { ErrorEnvelope } from './envelope.js';
+import { type ValidationIssue, validationDetails } from './validation.js';
 
 function body(code: string, message: string, details?: Record<string, unknown>): ErrorEnvelope {
   return { success: false, data: null, error: details ? { code, message, details } : { code, message } };
-}
-
-interface ValidationIssue {
-  instancePath?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-/** Turns AJV issues into `{field, issues}` naming the failing field as a dotted path. */
-function validationDetails(context: string | undefined, issues: ValidationIssue[]): Record<string, unknown> {
-  const list = issues.map((issue) => {
-    let path = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
-    const missing = issue.params?.missingProperty;
-    if (typeof missing === 'string') path = path ? `${path}.${missing}` : missing;
-    const extra = issue.params?.additionalProperty;
-    if (typeof extra === 'string') path = path ? `${path}.${extra}` : extra;
-    return { field: path || context || 'body', message: issue.message ?? 'is invalid' };
-  });
-  return { in: context ?? 'body', field: list[0]?.field, issues: list };
 }
 
 export function sendError(

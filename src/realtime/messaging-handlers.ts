@@ -2,8 +2,8 @@
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { Static, TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
 import { AppError } from '../errors.js';
+import { compilePayloadValidator } from '../http/validation.js';
 import type { Actor } from '../identity/actor.js';
 import type { Services } from '../modules/services.js';
 import type { EventLimiter } from '../platform/socket-rate-limits.js';
@@ -59,19 +59,13 @@ const fail = (code: string, message: string, retryAfter?: number): never => {
   throw new AckFailure({ code, message, ...(retryAfter ? { retry_after: retryAfter } : {}) });
 };
 
-const SIZE_KEYWORDS = new Set(['maxLength', 'maxItems', 'maxProperties']);
-
+/** The REST rules for a payload: input rules, then the schema; a refusal is validation_error naming the field. */
 function validator<T extends TSchema>(schema: T) {
-  const compiled = Compile(schema);
+  const check = compilePayloadValidator<Static<T>>(schema);
   return (payload: unknown): Static<T> => {
-    if (compiled.Check(payload)) return payload as Static<T>;
-    const first = [...compiled.Errors(payload)][0];
-    if (first && SIZE_KEYWORDS.has(first.keyword))
-      fail('payload_too_large', `${first.instancePath} is too large`);
-    return fail(
-      'validation_error',
-      first ? `${first.instancePath || 'payload'} ${first.message}` : 'invalid payload',
-    );
+    const result = check(payload);
+    if (result.ok) return result.value;
+    throw new AckFailure({ code: 'validation_error', message: result.message, details: result.details });
   };
 }
 
@@ -90,6 +84,7 @@ function toAckError(err: unknown, logger: Logger): AckError {
       code: err.code,
       message: err.message,
       ...(err.retryAfter ? { retry_after: err.retryAfter } : {}),
+      ...(err.details ? { details: err.details } : {}),
     };
   }
   logger.error({ err }, 'socket event failed');

@@ -4,13 +4,9 @@ import { type Static, Type } from 'typebox';
 import { Envelope, errors, ok } from '../http/envelope.js';
 import { actorOf } from '../identity/actor.js';
 import type { PresenceService } from './presence.js';
+import { PresencePayload } from './protocol.js';
 
-const PresenceQuery = Type.Object(
-  {
-    user_ids: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 200 }),
-  },
-  { additionalProperties: false },
-);
+const PresenceQuery = PresencePayload;
 
 const PresenceEntry = Type.Object({
   user_id: Type.String({ format: 'uuid' }),

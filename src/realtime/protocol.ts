@@ -1,56 +1,45 @@
 // The realtime protocol in one place: client and server event maps, payload schemas and the ack shape.
 import { type Static, Type } from 'typebox';
 import type { MessageView } from '../events/domain-events.js';
+import { SendMessageBody, WatermarkBody } from '../modules/messages/messages.schemas.js';
+import { SyncBody } from '../modules/sync/sync.schemas.js';
 
 export const NAMESPACES = ['/messaging', '/calls', '/notifications'] as const;
 export type NamespaceName = (typeof NAMESPACES)[number];
 
-export type AckError = { code: string; message: string; retry_after?: number };
+export type AckError = {
+  code: string;
+  message: string;
+  retry_after?: number;
+  /** As in REST error envelopes: `field` names what failed validation. */
+  details?: Record<string, unknown>;
+};
 export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: AckError };
 export type AckFn<T = unknown> = (response: Ack<T>) => void;
 
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const Uuid = Type.String({ format: 'uuid', maxLength: 36 });
-const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const Uuid = Type.String({ format: 'uuid' });
 
+// Socket and /ws payloads are the REST bodies plus the conversation they address: one schema per operation, so
+// limits, error codes and field names are the same on every transport.
 export const ConversationRef = Type.Object({ conversation_id: Uuid }, { additionalProperties: false });
 export type ConversationRef = Static<typeof ConversationRef>;
 
 export const SendMessagePayload = Type.Object(
-  {
-    conversation_id: Uuid,
-    content: Type.String({ maxLength: 10_000 }),
-    type: Type.Optional(
-      Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file'), Type.Literal('voice')]),
-    ),
-    client_id: Type.Optional(Uuid),
-    reply_to_id: Type.Optional(Type.Union([Uuid, Type.Null()])),
-    metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 32 }),
-    ),
-  },
+  { conversation_id: Uuid, ...SendMessageBody.properties },
   { additionalProperties: false },
 );
 export type SendMessagePayload = Static<typeof SendMessagePayload>;
 
 export const WatermarkPayload = Type.Object(
-  { conversation_id: Uuid, seq: Seq },
+  { conversation_id: Uuid, ...WatermarkBody.properties },
   { additionalProperties: false },
 );
 export type WatermarkPayload = Static<typeof WatermarkPayload>;
 
-export const SyncPayload = Type.Object(
-  {
-    cursors: Type.Record(Type.String({ pattern: UUID_PATTERN }), Seq, {
-      maxProperties: 100,
-      additionalProperties: false,
-    }),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  },
-  { additionalProperties: false },
-);
+export const SyncPayload = SyncBody;
 export type SyncPayload = Static<typeof SyncPayload>;
 
+/** The same list GET /presence takes as `user_ids`. */
 export const PresencePayload = Type.Object(
   { user_ids: Type.Array(Uuid, { minItems: 1, maxItems: 200 }) },
   { additionalProperties: false },

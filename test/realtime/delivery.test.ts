@@ -95,7 +95,7 @@ describe('message delivery', () => {
       conversation_id: conversationId,
       content: 'x'.repeat(20_000),
     });
-    expect(big.error?.code).toBe('payload_too_large');
+    expect(big.error).toMatchObject({ code: 'validation_error', details: { field: 'content' } });
     expect(a.connected).toBe(true);
   });
 

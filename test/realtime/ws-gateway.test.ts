@@ -127,7 +127,11 @@ describe('/ws', () => {
     });
 
     send('send_message', 6, { conversation_id: conversationId, content: 'x'.repeat(20_000) });
-    expect(await next('ack')).toMatchObject({ id: 6, ok: false, error: { code: 'payload_too_large' } });
+    expect(await next('ack')).toMatchObject({
+      id: 6,
+      ok: false,
+      error: { code: 'validation_error', details: { field: 'content' } },
+    });
     ws.close();
   });
 

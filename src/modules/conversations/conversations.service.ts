@@ -6,6 +6,7 @@ import type { ConversationRow, DB, MemberRow } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
+import { checkedUrl } from '../../http/input-rules.js';
 import type { Actor } from '../../identity/actor.js';
 import { BlocksRepository } from '../blocks/blocks.repository.js';
 import { FriendsRepository } from '../friends/friends.repository.js';
@@ -190,6 +191,9 @@ export class ConversationsService {
   ): Promise<{ conversation: ConversationView; created: boolean }> {
     const name = input.name?.trim();
     if (!name) throw new ValidationError('A group needs a name', { field: 'name' });
+    const avatarUrl = input.avatar_url
+      ? checkedUrl(input.avatar_url, 'avatar_url', this.deps.config.environment)
+      : null;
     const memberIds = [...new Set(input.member_ids)].filter((id) => id !== actor.userId);
     this.checkGroupSize(memberIds.length + 1);
     await this.checkAddable(actor, memberIds);
@@ -201,7 +205,7 @@ export class ConversationsService {
           name,
           created_by: actor.userId,
           description: input.description?.trim() || null,
-          avatar_url: input.avatar_url ?? null,
+          avatar_url: avatarUrl,
         },
         trx,
       );
@@ -238,9 +242,10 @@ export class ConversationsService {
     if (input.description !== undefined && input.description !== conversation.description) {
       changes.description = input.description?.trim() || null;
     }
-    if (input.avatar_url !== undefined && input.avatar_url !== conversation.avatar_url) {
-      changes.avatar_url = input.avatar_url;
-    }
+    const avatarUrl = input.avatar_url
+      ? checkedUrl(input.avatar_url, 'avatar_url', this.deps.config.environment)
+      : input.avatar_url;
+    if (avatarUrl !== undefined && avatarUrl !== conversation.avatar_url) changes.avatar_url = avatarUrl;
     if (Object.keys(changes).length === 0) return this.get(actor, conversationId);
 
     const { seq, systemId } = await this.deps.db.transaction().execute(async (trx) => {

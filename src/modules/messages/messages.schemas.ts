@@ -1,6 +1,6 @@
 // Message payloads of the REST API: the message view, send/edit bodies, history and receipts.
 import { type TSchema, Type } from 'typebox';
-import { LimitQuery } from '../../http/envelope.js';
+import { LimitQuery, SeqNumber } from '../../http/envelope.js';
 
 export const MAX_CONTENT_LENGTH = 10_000;
 /** Schema cap before trimming: leaves room for surrounding whitespace; the exact limit applies after trim. */
@@ -56,7 +56,7 @@ export const SendMessageBody = Type.Object(
       Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('file'), Type.Literal('voice')]),
     ),
     client_id: Type.Optional(Type.String({ format: 'uuid' })),
-    reply_to_id: Type.Optional(Type.String({ format: 'uuid' })),
+    reply_to_id: Type.Optional(Nullable(Type.String({ format: 'uuid' }))),
     forwarded_from_id: Type.Optional(Type.String({ format: 'uuid' })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
   },
@@ -73,8 +73,8 @@ export const EditMessageBody = Type.Object(
 
 export const HistoryQuery = Type.Object(
   {
-    before_seq: Type.Optional(Type.Integer({ minimum: 1 })),
-    after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
+    before_seq: Type.Optional(SeqNumber(1)),
+    after_seq: Type.Optional(SeqNumber()),
     limit: Type.Optional(LimitQuery),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
@@ -87,10 +87,7 @@ export const ReceiptSchema = Type.Object({
   at: Nullable(Type.String({ format: 'date-time' })),
 });
 
-export const WatermarkBody = Type.Object(
-  { seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
-  { additionalProperties: false },
-);
+export const WatermarkBody = Type.Object({ seq: SeqNumber() }, { additionalProperties: false });
 
 export const WatermarksSchema = Type.Object({
   conversation_id: Type.String({ format: 'uuid' }),

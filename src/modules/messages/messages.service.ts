@@ -23,7 +23,7 @@ export interface SendMessageInput {
   content?: string | null;
   type?: Exclude<MessageType, 'system'>;
   client_id?: string;
-  reply_to_id?: string;
+  reply_to_id?: string | null;
   forwarded_from_id?: string;
   metadata?: Record<string, unknown>;
 }

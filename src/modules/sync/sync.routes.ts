@@ -2,17 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { AppContext } from '../../context.js';
-import {
-  decodeCursor,
-  Envelope,
-  encodeCursor,
-  errors,
-  LimitQuery,
-  ListEnvelope,
-  ok,
-  page,
-} from '../../http/envelope.js';
+import { decodeCursor, Envelope, encodeCursor, errors, ListEnvelope, ok, page } from '../../http/envelope.js';
 import { actorOf } from '../../identity/actor.js';
+import { EventsQuery, SyncBody } from './sync.schemas.js';
 
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -27,25 +19,6 @@ const EventSchema = Type.Object(
     created_at: Type.String({ format: 'date-time' }),
   },
   { $id: 'ConversationEvent' },
-);
-
-const EventsQuery = Type.Object(
-  {
-    after_seq: Type.Optional(Type.Integer({ minimum: 0 })),
-    limit: Type.Optional(LimitQuery),
-    cursor: Type.Optional(Type.String({ maxLength: 200 })),
-  },
-  { additionalProperties: false },
-);
-
-const SyncBody = Type.Object(
-  {
-    cursors: Type.Record(Type.String({ format: 'uuid' }), Type.Integer({ minimum: 0 }), {
-      maxProperties: 100,
-    }),
-    limit: Type.Optional(LimitQuery),
-  },
-  { additionalProperties: false },
 );
 
 const SyncEntrySchema = Type.Object({

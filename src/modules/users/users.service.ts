@@ -4,6 +4,7 @@ import type { UserRow } from '../../db/schema.js';
 import { NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
+import { checkedUrl } from '../../http/input-rules.js';
 import type { Actor } from '../../identity/actor.js';
 import type { BlocksRepository } from '../blocks/blocks.repository.js';
 import type { FriendsRepository } from '../friends/friends.repository.js';
@@ -141,7 +142,8 @@ export class UsersService {
       }
     }
     if (typeof profile.position === 'string') profile.position = profile.position.trim() || null;
-    if (typeof profile.avatar_url === 'string') profile.avatar_url = checkedAvatarUrl(profile.avatar_url);
+    if (typeof profile.avatar_url === 'string')
+      profile.avatar_url = checkedUrl(profile.avatar_url, 'avatar_url', this.config.environment);
 
     const updated = await this.users.updateProfileAndSettings(actor.userId, profile, {
       privacy: input.privacy,
@@ -156,24 +158,4 @@ export class UsersService {
   canSeePresence(viewerId: string, subject: Pick<UserRow, 'id' | 'settings'>, relation: PresenceRelation) {
     return canSeePresence(viewerId, subject, relation);
   }
-}
-
-function checkedAvatarUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ValidationError('avatar_url must be an http or https URL', { field: 'avatar_url' });
-  }
-  if (
-    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    url.hostname === '' ||
-    url.username ||
-    url.password
-  ) {
-    throw new ValidationError('avatar_url must be an http or https URL without credentials', {
-      field: 'avatar_url',
-    });
-  }
-  return url.toString();
 }
