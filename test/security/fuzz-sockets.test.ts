@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 const identity = (s: JsonSchema) => s;
-const schemas: Record<string, JsonSchema> = {
+const schemas: Record<string, object> = {
   join_conversation: ConversationRef,
   leave_conversation: ConversationRef,
   typing_start: ConversationRef,
