@@ -4,7 +4,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
@@ -19,6 +19,7 @@ import type { Authenticator } from './identity/actor.js';
 import { registerAuthHook } from './identity/auth-hook.js';
 import { registerIdentity } from './identity/identity.module.js';
 import { JobQueue } from './jobs/job-queue.js';
+import { createLogger, POLLED_ROUTES } from './logger.js';
 import { registerModules } from './modules/index.js';
 import { createServices, type Services } from './modules/services.js';
 import { type Cache, MemoryCache, RedisCache } from './platform/cache.js';
@@ -42,22 +43,7 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createLogger(config: Config): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: 'tma-server' },
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'headers.authorization',
-        '*.password',
-        '*.token',
-      ],
-      censor: '[redacted]',
-    },
-  });
-}
+export { createLogger };
 
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(config);
@@ -144,7 +130,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
+    const route = request.routeOptions.url;
+    // Probe and scraper polls would drown the other request lines at info.
+    const level = route !== undefined && POLLED_ROUTES.has(route) ? 'debug' : 'info';
+    request.log[level](
       {
         method: request.method,
         route: request.routeOptions.url ?? null,
@@ -201,12 +190,20 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await registerDocs(app, VERSION);
   registerHealthRoutes(app, health, VERSION);
-  registerMetrics(app, ctx.metrics);
+  registerMetrics(app, ctx.metrics, config);
   await registerIdentity(app, ctx);
   await registerModules(app, ctx);
   const sends = ctx.services.messages.sendStats;
-  ctx.metrics.gauge('tma_message_write_batches', 'Batched message writes (statements)', () => sends.batches);
-  ctx.metrics.gauge('tma_message_write_batched', 'Messages stored by batched writes', () => sends.messages);
+  ctx.metrics.counter(
+    'tma_message_write_batches_total',
+    'Batched message writes (statements)',
+    () => sends.batches,
+  );
+  ctx.metrics.counter(
+    'tma_message_write_batched_total',
+    'Messages stored by batched writes',
+    () => sends.messages,
+  );
   // After the modules (services exist); drains sockets in preClose and closes before the database.
   createRealtime(app, ctx);
   await ctx.jobs.start();

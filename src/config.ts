@@ -82,6 +82,8 @@ export interface Config {
   jobs: { pollIntervalMs: number; workers: boolean };
   /** Who may mention everyone with @all in a group. */
   mentionAll: 'admins' | 'members';
+  /** /metrics: a bearer token it requires, and a port of its own instead of the API's. */
+  metrics: { token: string | undefined; port: number | undefined };
 }
 
 export class ConfigError extends Error {
@@ -257,6 +259,13 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     r.bool('DEBUG', false) ? 'debug' : 'info',
   );
 
+  const metricsToken = r.raw('METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    r.problems.push('METRICS_TOKEN: must be at least 16 characters');
+  }
+  // 0 picks a free port, like PORT=0.
+  const metricsPort = r.raw('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535);
+
   const config: Config = {
     environment,
     debug: r.bool('DEBUG', false),
@@ -304,7 +313,11 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       workers: r.bool('JOB_WORKERS', true),
     },
     mentionAll: r.oneOf('MENTION_ALL', ['admins', 'members'] as const, 'admins'),
+    metrics: { token: metricsToken, port: metricsPort },
   };
+  if (metricsPort && metricsPort === config.port) {
+    r.problems.push('METRICS_PORT: must differ from PORT (unset serves /metrics on the API port)');
+  }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

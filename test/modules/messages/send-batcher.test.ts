@@ -64,8 +64,8 @@ describe('sends under concurrency (batched writes)', () => {
     expect(after.messages - before.messages).toBe(60);
     expect(after.batches - before.batches).toBeLessThan(60);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(metrics).toContain(`tma_message_write_batched ${after.messages}`);
-    expect(metrics).toContain(`tma_message_write_batches ${after.batches}`);
+    expect(metrics).toContain(`tma_message_write_batched_total ${after.messages}`);
+    expect(metrics).toContain(`tma_message_write_batches_total ${after.batches}`);
     for (const g of [g1, g2]) {
       const { messages, events } = await stored(g.id);
       const n = messages.length;
