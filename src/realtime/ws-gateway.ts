@@ -8,6 +8,7 @@ import type { Io, RoomTransport } from './fanout.js';
 import { authenticateToken, HandshakeError } from './handshake.js';
 import type { ClientEvents, EventScope } from './messaging-handlers.js';
 import type { RealtimeMetrics } from './metrics.js';
+import { ORIGIN_REFUSED, type OriginCheck, refuseUpgrade } from './origin.js';
 import type { PresenceService } from './presence.js';
 import { rooms } from './protocol.js';
 import type { RealtimeRepository } from './realtime.repository.js';
@@ -26,6 +27,8 @@ export interface WsGatewayDeps {
   events: ClientEvents;
   metrics: RealtimeMetrics;
   track<T>(work: Promise<T>): Promise<T>;
+  /** ALLOWED_ORIGINS, checked before the WebSocket opens (403 otherwise). */
+  originAllowed: OriginCheck;
 }
 
 interface WsClient {
@@ -209,6 +212,11 @@ export class WsGateway implements RoomTransport {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
     if (this.closing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!this.deps.originAllowed(req)) {
+      this.deps.metrics.socketErrors.inc({ code: ORIGIN_REFUSED.code });
+      refuseUpgrade(socket);
       return;
     }
     // A reset before or during the handshake (ECONNRESET) is the client's business, not the process's.
