@@ -1,5 +1,6 @@
 // A small key-value cache with TTLs: in-process (embedded) or Redis (shared by every instance).
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 export interface Cache {
   get<T>(key: string): Promise<T | undefined>;
@@ -7,28 +8,24 @@ export interface Cache {
   delete(key: string): Promise<void>;
 }
 
+/** In-process: least recently used entries go first past `maxEntries`; each entry has its own TTL. */
 export class MemoryCache implements Cache {
-  private readonly entries = new Map<string, { value: unknown; expiresAt: number }>();
+  // Boxed: lru-cache refuses null and undefined values, a cache may hold them.
+  private readonly entries: LRUCache<string, { value: unknown }>;
 
-  constructor(private readonly maxEntries = 100_000) {}
+  constructor(maxEntries = 100_000) {
+    // Wall-clock time (Date.now), like RedisCache's TTLs and fake timers in tests.
+    this.entries = new LRUCache({ max: maxEntries, perf: Date });
+  }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.value as T;
+    return this.entries.get(key)?.value as T | undefined;
   }
 
   async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
-      // Maps iterate in insertion order: drop the oldest entry.
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+    // lru-cache reads a TTL of 0 as "never expires"; here it means "already expired".
+    if (ttlSeconds <= 0) this.entries.delete(key);
+    else this.entries.set(key, { value }, { ttl: ttlSeconds * 1000 });
   }
 
   async delete(key: string): Promise<void> {

@@ -5,25 +5,43 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DataDirInUseError, lockDataDir } from '../../src/db/data-dir-lock.js';
 import { openDatabase } from '../../src/db/database.js';
 import { MemoryCache } from '../../src/platform/cache.js';
 import { buildTestApp, testConfig } from '../helpers/app.js';
 
 describe('MemoryCache', () => {
-  it('stores values with a TTL and evicts the oldest over capacity', async () => {
+  it('stores values and evicts the least recently used over capacity', async () => {
     const cache = new MemoryCache(2);
     await cache.set('a', { v: 1 }, 60);
     await cache.set('b', 2, 60);
     expect(await cache.get('a')).toEqual({ v: 1 });
     await cache.set('c', 3, 60);
-    expect(await cache.get('a')).toBeUndefined();
+    expect(await cache.get('b')).toBeUndefined();
+    expect(await cache.get('a')).toEqual({ v: 1 });
     expect(await cache.get('c')).toBe(3);
     await cache.set('gone', 1, 0);
     expect(await cache.get('gone')).toBeUndefined();
     await cache.delete('c');
     expect(await cache.get('c')).toBeUndefined();
+  });
+
+  it('expires each entry after its own TTL, and holds null', async () => {
+    vi.useFakeTimers();
+    try {
+      const cache = new MemoryCache();
+      await cache.set('short', null, 1);
+      await cache.set('long', 'kept', 60);
+      expect(await cache.get('short')).toBeNull();
+      vi.advanceTimersByTime(1500);
+      expect(await cache.get('short')).toBeUndefined();
+      expect(await cache.get('long')).toBe('kept');
+      vi.advanceTimersByTime(60_000);
+      expect(await cache.get('long')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
