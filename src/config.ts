@@ -29,6 +29,23 @@ export interface S3Config {
   accessKeyId: string;
   secretAccessKey: string;
   forcePathStyle: boolean;
+  /** Where clients reach the store when it differs from S3_ENDPOINT (signed URLs use it). */
+  publicEndpoint: string | undefined;
+}
+
+/** File uploads (DESIGN.md section 14, docs/files.md). */
+export interface StorageConfig {
+  driver: StorageDriver;
+  s3: S3Config | undefined;
+  /** Lifetime of signed download URLs. */
+  signingTtlSeconds: number;
+  fileMaxBytes: number;
+  uploadsPerMinute: number;
+  /** Per-user total of stored files; undefined is unlimited. */
+  userQuotaBytes: number | undefined;
+  voiceMaxSeconds: number;
+  /** Delay between deleting a message and deleting its files from storage. */
+  retentionAfterDeleteSeconds: number;
 }
 
 export interface Config {
@@ -65,7 +82,7 @@ export interface Config {
   dmRequiresFriendship: boolean;
   shutdownTimeoutMs: number;
   wsTokenInUrl: boolean;
-  storage: { driver: StorageDriver; s3: S3Config | undefined; signingTtlSeconds: number };
+  storage: StorageConfig;
   linkPreviewAllowlist: string[];
   /** Socket.IO and /ws settings (docs/realtime.md). */
   realtime: {
@@ -250,6 +267,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       accessKeyId: r.string('S3_ACCESS_KEY_ID', ''),
       secretAccessKey: r.string('S3_SECRET_ACCESS_KEY', ''),
       forcePathStyle: r.bool('S3_FORCE_PATH_STYLE', true),
+      publicEndpoint: r.url('S3_PUBLIC_ENDPOINT', ['http:', 'https:']),
     };
   }
 
@@ -296,7 +314,16 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     dmRequiresFriendship: r.bool('DM_REQUIRES_FRIENDSHIP', false),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     wsTokenInUrl: r.bool('WS_TOKEN_IN_URL', false),
-    storage: { driver: storageDriver, s3, signingTtlSeconds: r.int('FILE_URL_TTL_SECONDS', 3600, 60) },
+    storage: {
+      driver: storageDriver,
+      s3,
+      signingTtlSeconds: r.int('FILE_URL_TTL_SECONDS', 3600, 60, 7 * 86400),
+      fileMaxBytes: r.int('FILE_MAX_BYTES', 10 * 1024 * 1024, 1024, 5 * 1024 * 1024 * 1024),
+      uploadsPerMinute: r.int('UPLOADS_PER_MINUTE', 5, 1, 100_000),
+      userQuotaBytes: r.raw('USER_QUOTA_BYTES') === undefined ? undefined : r.int('USER_QUOTA_BYTES', 0, 1),
+      voiceMaxSeconds: r.int('VOICE_MAX_SECONDS', 300, 1, 3600),
+      retentionAfterDeleteSeconds: r.duration('FILE_RETENTION_AFTER_DELETE', 0),
+    },
     linkPreviewAllowlist: r.list('LINK_PREVIEW_ALLOWLIST'),
     realtime: {
       pingIntervalMs: r.int('SOCKET_PING_INTERVAL_MS', 25_000, 1000, 300_000),

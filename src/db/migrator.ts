@@ -1,10 +1,12 @@
 // Migrations are listed statically so they run the same from TypeScript sources and from the build.
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0002 from './migrations/0002_files.js';
 import type { DB } from './schema.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_files': m0002,
 };
 
 export function createMigrator(db: Kysely<DB>): Migrator {

@@ -187,6 +187,18 @@ export interface FilesTable {
   thumbnail_key: string | null;
   status: Generated<'pending' | 'ready' | 'failed'>;
   created_at: Generated<Date>;
+  kind: Generated<'image' | 'file' | 'voice'>;
+  /** Voice notes: 32-128 amplitudes 0-255. */
+  waveform: Json<number[]> | null;
+  ready_at: NullableTimestamp;
+  /** Set when the file's last message was deleted: storage and row go after this time. */
+  delete_after: NullableTimestamp;
+}
+
+export interface MessageAttachmentsTable {
+  message_id: string;
+  file_id: string;
+  position: number;
 }
 
 export interface LinkPreviewsTable {
@@ -243,6 +255,7 @@ export interface DB {
   calls: CallsTable;
   call_participants: CallParticipantsTable;
   files: FilesTable;
+  message_attachments: MessageAttachmentsTable;
   link_previews: LinkPreviewsTable;
   encryption_keys: EncryptionKeysTable;
   devices: DevicesTable;

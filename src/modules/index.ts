@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { blocksRoutes } from './blocks/blocks.routes.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
+import { registerFiles } from './files/files.module.js';
+import { filesRoutes } from './files/files.routes.js';
 import { friendsRoutes } from './friends/friends.routes.js';
 import { registerLinkPreviews } from './link-previews/link-previews.module.js';
 import { registerMentions } from './mentions/mentions.module.js';
@@ -28,9 +30,11 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => conversationsRoutes(scope, ctx));
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));
+      await api.register(async (scope) => filesRoutes(scope, ctx, ctx.services.files));
     },
     { prefix: '/api/v1' },
   );
   await registerLinkPreviews(ctx);
   registerMentions(ctx);
+  await registerFiles(ctx);
 }

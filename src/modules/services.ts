@@ -4,6 +4,8 @@ import { BlocksRepository } from './blocks/blocks.repository.js';
 import { BlocksService } from './blocks/blocks.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { MembersService } from './conversations/members.service.js';
+import { createFilesService } from './files/files.module.js';
+import type { FilesService } from './files/files.service.js';
 import { FriendsRepository } from './friends/friends.repository.js';
 import { FriendsService } from './friends/friends.service.js';
 import { MessagesRepository } from './messages/messages.repository.js';
@@ -34,6 +36,7 @@ export interface Services {
   messages: MessagesService;
   receipts: ReceiptsService;
   sync: SyncService;
+  files: FilesService;
 }
 
 export function createServices(ctx: Omit<AppContext, 'services'>): Services {
@@ -45,6 +48,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     messages,
     receipts: new ReceiptsService(ctx, conversations, messages),
     sync: new SyncService(ctx, conversations),
+    files: createFilesService(ctx),
     usersRepository: new UsersRepository(ctx.db),
     blocksRepository: new BlocksRepository(ctx.db),
     friendsRepository: new FriendsRepository(ctx.db),

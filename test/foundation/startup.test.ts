@@ -77,7 +77,7 @@ describe('migrations CLI on PGlite', () => {
     expect(applied.stdout).toMatch(/applied\s+0001_initial/);
     const down = await runScript('src/db/migrate.ts', ['down'], env);
     expect(down.code).toBe(0);
-    expect(down.stdout).toContain('reverted 0001_initial');
+    expect(down.stdout).toContain('reverted 0002_files');
     const upAgain = await runScript('src/db/migrate.ts', ['up'], env);
     expect(upAgain.code).toBe(0);
     expect(upAgain.stdout).toContain('applied 0001_initial');
@@ -130,10 +130,10 @@ if (base)
       }
 
       const down = await runScript('src/db/migrate.ts', ['down'], env);
-      expect(down.stdout).toContain('reverted 0001_initial');
+      expect(down.stdout).toContain('reverted 0002_files');
       const status = await runScript('src/db/migrate.ts', ['status'], env);
-      expect(status.stdout).toMatch(/pending\s+0001_initial/);
+      expect(status.stdout).toMatch(/pending\s+0002_files/);
       const up = await runScript('src/db/migrate.ts', ['up'], env);
-      expect(up.stdout).toContain('applied 0001_initial');
+      expect(up.stdout).toContain('applied 0002_files');
     });
   }, 180_000);

@@ -1,0 +1,81 @@
+// Wires files: the storage driver, the service, its job queues and sweep schedule, and the messages integration.
+import type { AppContext } from '../../context.js';
+import { resolveJwtSecret } from '../../identity/jwt-secret.js';
+import { createEventLimiter } from '../../platform/socket-rate-limits.js';
+import { FileJobs, SWEEP_QUEUE } from './files.jobs.js';
+import { FilesRepository } from './files.repository.js';
+import { FilesService, THUMBNAIL_QUEUE, type ThumbnailJob } from './files.service.js';
+import { LocalStorage } from './storage/local-storage.js';
+import { S3Storage } from './storage/s3-storage.js';
+import type { FileStorage } from './storage/storage.js';
+
+/** How often the orphan sweep is enqueued (one instance runs it: a singleton job). */
+export const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+export function createStorage(ctx: Pick<AppContext, 'config'>): FileStorage {
+  const { storage } = ctx.config;
+  if (storage.driver === 's3' && storage.s3) return new S3Storage(storage.s3);
+  return new LocalStorage(ctx.config.dataDir, resolveJwtSecret(ctx.config));
+}
+
+export function createFilesService(ctx: Omit<AppContext, 'services'>): FilesService {
+  const storage = createStorage(ctx);
+  ctx.onClose(() => storage.close());
+  return new FilesService({
+    db: ctx.db,
+    jobs: ctx.jobs,
+    logger: ctx.logger,
+    repo: new FilesRepository(ctx.db),
+    storage,
+    limits: ctx.config.storage,
+    uploadLimiter: createEventLimiter({
+      name: 'file-uploads',
+      points: ctx.config.storage.uploadsPerMinute,
+      durationSeconds: 60,
+      redis: ctx.redis,
+      keyPrefix: ctx.config.redisKeyPrefix,
+    }),
+  });
+}
+
+export async function registerFiles(ctx: AppContext): Promise<FileJobs> {
+  const files = ctx.services.files;
+  const { messages } = ctx.services;
+  const jobs = new FileJobs({
+    db: ctx.db,
+    bus: ctx.bus,
+    logger: ctx.logger,
+    repo: files.deps.repo,
+    storage: files.deps.storage,
+    messageView: (id) => messages.repo.viewById(id, null),
+  });
+  await ctx.jobs.define<ThumbnailJob>(THUMBNAIL_QUEUE, (job) => jobs.thumbnail(job), {
+    retryLimit: 3,
+    retryDelaySeconds: 5,
+    expireInSeconds: 120,
+  });
+  await ctx.jobs.define<Record<string, never>>(SWEEP_QUEUE, async () => void (await jobs.sweep()), {
+    retryLimit: 1,
+    retryDelaySeconds: 60,
+    expireInSeconds: 600,
+  });
+
+  // A deleted message's files go once no live message carries them, after the retention delay.
+  const retention = ctx.config.storage.retentionAfterDeleteSeconds;
+  ctx.bus.subscribe('message.deleted', async ({ message_id }) => {
+    const ids = await files.deps.repo.scheduleDeletionFor(
+      message_id,
+      new Date(Date.now() + retention * 1000),
+    );
+    if (ids.length > 0) await ctx.jobs.send(SWEEP_QUEUE, {}, { startAfterSeconds: retention });
+  });
+
+  const timer = setInterval(() => {
+    ctx.jobs
+      .send(SWEEP_QUEUE, {}, { singletonKey: SWEEP_QUEUE })
+      .catch((err) => ctx.logger.warn({ err }, 'could not enqueue the file sweep'));
+  }, SWEEP_INTERVAL_MS);
+  timer.unref();
+  ctx.onClose(() => clearInterval(timer));
+  return jobs;
+}
