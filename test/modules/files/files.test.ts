@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SWEEP_QUEUE } from '../../../src/modules/files/files.jobs.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser } from '../../helpers/factories.js';
 import { complete, getFile, png, put, ticket, uploadReady, uploadUrl } from './files-helpers.js';
@@ -239,6 +240,115 @@ describe.each<Driver>(['local', 's3'])('files on the %s driver', (driver) => {
       await put(app, t, bytes);
       const res = await complete(app, alice, t.file.id);
       expect(res.json().error.code).toBe('file_rejected');
+    });
+  });
+  describe('signed URLs', () => {
+    it('serves exact bytes with Content-Disposition and nosniff; refuses tampered and expired URLs', async () => {
+      const alice = await createUser(app);
+      const bytes = await png(40, 30);
+      const file = await uploadReady(app, alice, bytes, { name: 'été.png' });
+      const ok = await request(app, 'GET', file.url as string);
+      expect(ok.status).toBe(200);
+      expect(ok.headers['content-disposition']).toMatch(
+        /^inline; filename="_t_\.png"; filename\*=UTF-8''%C3%A9t%C3%A9\.png$/,
+      );
+      if (driver === 'local') expect(ok.headers['x-content-type-options']).toBe('nosniff');
+
+      const redirect = await getFile(app, alice, file.id, '/content');
+      expect(redirect.statusCode).toBe(302);
+      const followed = await request(app, 'GET', redirect.headers.location as string);
+      expect(Buffer.compare(followed.body, bytes)).toBe(0);
+
+      const expired = await app.tma.services.files.deps.storage.signDownload(file.id, {
+        contentType: 'image/png',
+        filename: 'x.png',
+        inline: true,
+        expiresInSeconds: -60,
+      });
+      const late = await request(app, 'GET', expired);
+      expect(late.status).toBe(403);
+      if (driver === 'local') {
+        expect(JSON.parse(late.body.toString()).error.code).toBe('url_expired');
+        const url = new URL(file.url as string, 'http://x');
+        const forged = new URL(url);
+        forged.searchParams.set('sig', `${url.searchParams.get('sig')?.slice(0, -2)}AA`);
+        const bad = await request(app, 'GET', forged.pathname + forged.search);
+        expect(bad.status).toBe(403);
+        expect(JSON.parse(bad.body.toString()).error.code).toBe('url_invalid');
+        // Another object under the same signature, or a longer life, breaks it too.
+        const other = new URL(url);
+        other.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600));
+        expect((await request(app, 'GET', other.pathname + other.search)).status).toBe(403);
+        const traversal = await request(app, 'GET', `/api/v1/files/blob/..%2F..%2Fjwt-secret${url.search}`);
+        expect(traversal.status).toBe(404);
+      } else {
+        // s3rver checks expiry and the access key (not the SigV4 signature itself).
+        const forged = (file.url as string).replace('S3RVER%2F', 'SOMEONE%2F');
+        expect((await request(app, 'GET', forged)).status).toBe(403);
+      }
+    });
+
+    it('serves SVG (a plain file) as an attachment, never inline', async () => {
+      const alice = await createUser(app);
+      const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+      const file = await uploadReady(app, alice, svg, {
+        name: 'logo.svg',
+        kind: 'file',
+        content_type: 'image/svg+xml',
+      });
+      expect(file.content_type).toBe('image/svg+xml');
+      const got = await request(app, 'GET', file.url as string);
+      expect(got.status).toBe(200);
+      expect(got.headers['content-disposition']).toMatch(/^attachment;/);
+    });
+
+    it('refuses a PUT with an expired or forged upload URL', async () => {
+      if (driver !== 'local') return expect(driver).toBe('s3');
+      const alice = await createUser(app);
+      const bytes = await png(10, 10);
+      const t = await ticket(app, alice, { size: bytes.length });
+      const url = new URL(t.upload.url, 'http://x');
+      url.searchParams.set('size', String(bytes.length + 100));
+      const forged = await request(app, 'PUT', url.pathname + url.search, t.upload.headers, bytes);
+      expect(JSON.parse(forged.body.toString()).error.code).toBe('url_invalid');
+      const wrongType = await request(app, 'PUT', t.upload.url, { 'content-type': 'text/html' }, bytes);
+      expect(wrongType.status).toBe(400);
+      expect(await objectExists(t.file.id)).toBe(false);
+    });
+  });
+
+  describe('orphan sweep', () => {
+    it('removes pending uploads after 1 h and unattached files after 24 h, objects included', async () => {
+      const alice = await createUser(app);
+      const stale = await ticket(app, alice, { size: 100 });
+      const unattached = await uploadReady(app, alice, await png(12, 12));
+      const fresh = await uploadReady(app, alice, await png(14, 14));
+      const { db } = app.tma;
+      await db
+        .updateTable('files')
+        .set({ created_at: new Date(Date.now() - 2 * 3600_000) })
+        .where('id', '=', stale.file.id)
+        .execute();
+      await db
+        .updateTable('files')
+        .set({ created_at: new Date(Date.now() - 25 * 3600_000) })
+        .where('id', '=', unattached.id)
+        .execute();
+      await app.tma.jobs.send(SWEEP_QUEUE, {});
+      await vi.waitFor(
+        async () => {
+          const left = await db
+            .selectFrom('files')
+            .select('id')
+            .where('id', 'in', [stale.file.id, unattached.id])
+            .execute();
+          expect(left).toEqual([]);
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+      expect(await objectExists(unattached.id)).toBe(false);
+      expect(await objectExists(fresh.id)).toBe(true);
+      expect((await getFile(app, alice, fresh.id)).statusCode).toBe(200);
     });
   });
 });
