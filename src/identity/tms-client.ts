@@ -1,4 +1,19 @@
-// HTTP client for the TMS API: timeouts, retries with backoff, 429 Retry-After, and a circuit breaker.
+// HTTP client for the TMS API: timeouts, retries with backoff, 429 Retry-After, and a circuit breaker (cockatiel).
+import {
+  BrokenCircuitError,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  DelegateBackoff,
+  handleWhen,
+  type IRetryBackoffContext,
+  type RetryPolicy,
+  retry,
+  type TimeoutPolicy,
+  TimeoutStrategy,
+  timeout,
+} from 'cockatiel';
 import type { Logger } from 'pino';
 import type { TmsConfig } from '../config.js';
 
@@ -51,20 +66,40 @@ export interface TmsClientOptions {
 }
 
 const BATCH_SIZE = 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isTmsUser(value: unknown): value is TmsUser {
   const v = value as TmsUser | null;
   return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.username === 'string';
 }
 
+interface TmsResponse {
+  status: number;
+  body: unknown;
+  /** Set on a 429 that was not waited out. */
+  retryAfterMs?: number;
+}
+
+/** One attempt failed in a way worth retrying: network error, timeout, 5xx. */
+class AttemptFailed extends Error {}
+
+/** TMS answered 429: alive, only busy. */
+class RateLimited extends Error {
+  constructor(readonly waitMs: number) {
+    super('TMS is rate limiting');
+  }
+}
+
+/**
+ * Calls through cockatiel policies, outermost first: a consecutive-failure circuit breaker (one failure per
+ * call, after its retries), retries with jittered exponential backoff (or the Retry-After of a short 429),
+ * and a cooperative per-attempt timeout whose signal aborts the fetch.
+ */
 export class TmsClient {
-  private failures = 0;
-  private openUntil = 0;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly retryPolicies = new Map<number, RetryPolicy>();
+  private readonly attemptTimeout: TimeoutPolicy;
   private readonly retries: number;
   private readonly baseDelayMs: number;
-  private readonly threshold: number;
-  private readonly cooldownMs: number;
   private readonly maxRetryAfterMs: number;
 
   constructor(
@@ -74,13 +109,23 @@ export class TmsClient {
   ) {
     this.retries = options.retries ?? 2;
     this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.threshold = options.breakerThreshold ?? 5;
-    this.cooldownMs = options.breakerCooldownMs ?? 15_000;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 2_000;
+    const cooldownMs = options.breakerCooldownMs ?? 15_000;
+    // Only calls that found TMS unreachable count; 4xx and 429 answers show it alive.
+    this.breaker = circuitBreaker(
+      handleWhen((error) => error instanceof TmsUnavailableError),
+      { halfOpenAfter: cooldownMs, breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5) },
+    );
+    this.breaker.onBreak((reason) => {
+      const cause = 'error' in reason ? reason.error.message : 'unknown';
+      this.logger.warn({ reason: cause, cooldown_ms: cooldownMs }, 'TMS circuit breaker opened');
+    });
+    this.breaker.onReset(() => this.logger.info('TMS circuit breaker closed'));
+    this.attemptTimeout = timeout(config.timeoutMs, TimeoutStrategy.Cooperative);
   }
 
   get breakerOpen(): boolean {
-    return Date.now() < this.openUntil;
+    return this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated;
   }
 
   async getUser(id: string): Promise<TmsUser | null> {
@@ -140,7 +185,6 @@ export class TmsClient {
 
   /** For /health/ready: one quick attempt, no retries. */
   async health(): Promise<void> {
-    if (this.breakerOpen) throw new Error('TMS circuit breaker is open');
     const res = await this.request('GET', '/health', undefined, { retries: 0 });
     if (res.status !== 200) throw new Error(`TMS health answered ${res.status}`);
   }
@@ -150,67 +194,85 @@ export class TmsClient {
     path: string,
     body?: unknown,
     opts: { retries?: number; authorization?: string } = {},
-  ): Promise<{ status: number; body: unknown }> {
-    if (this.breakerOpen) throw new TmsUnavailableError('TMS circuit breaker is open');
-    const retries = opts.retries ?? this.retries;
+  ): Promise<TmsResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.config.apiKey) headers['x-api-key'] = this.config.apiKey;
     if (opts.authorization) headers.authorization = opts.authorization;
-    let lastError = 'unreachable';
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(this.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
-      let res: Response;
-      try {
-        res = await fetch(`${this.config.apiUrl}${path}`, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.config.timeoutMs),
-        });
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : 'network error';
-        continue;
-      }
-      if (res.status === 429) {
-        const wait = retryAfterMs(res.headers.get('retry-after'));
-        await res.body?.cancel();
-        this.succeeded(); // TMS is alive, only busy
-        if (attempt < retries && wait <= this.maxRetryAfterMs) {
-          await sleep(wait);
-          continue;
+    const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+    const retrying = this.retryPolicy(opts.retries ?? this.retries);
+    let res: TmsResponse;
+    try {
+      res = await this.breaker.execute(async () => {
+        try {
+          return await retrying.execute(() =>
+            this.attemptTimeout.execute(({ signal }) =>
+              this.attempt(`${this.config.apiUrl}${path}`, init, signal),
+            ),
+          );
+        } catch (error) {
+          if (error instanceof RateLimited) return { status: 429, body: null, retryAfterMs: error.waitMs };
+          throw new TmsUnavailableError(`TMS is unavailable: ${(error as Error).message}`);
         }
-        throw new TmsUnavailableError('TMS is rate limiting', Math.ceil(wait / 1000));
-      }
-      if (res.status >= 500) {
-        lastError = `status ${res.status}`;
-        await res.body?.cancel();
-        continue;
-      }
-      const text = await res.text();
-      this.succeeded();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = null;
-      }
-      return { status: res.status, body: parsed };
+      });
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) throw new TmsUnavailableError('TMS circuit breaker is open');
+      throw error;
     }
-    this.failed(lastError);
-    throw new TmsUnavailableError(`TMS is unavailable: ${lastError}`);
+    if (res.retryAfterMs !== undefined) {
+      throw new TmsUnavailableError('TMS is rate limiting', Math.ceil(res.retryAfterMs / 1000));
+    }
+    return res;
   }
 
-  private succeeded(): void {
-    this.failures = 0;
+  private async attempt(url: string, init: RequestInit, signal: AbortSignal): Promise<TmsResponse> {
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, signal });
+    } catch (error) {
+      throw new AttemptFailed(
+        signal.aborted ? 'timeout' : error instanceof Error ? error.message : 'network error',
+      );
+    }
+    if (res.status === 429) {
+      await res.body?.cancel();
+      throw new RateLimited(retryAfterMs(res.headers.get('retry-after')));
+    }
+    if (res.status >= 500) {
+      await res.body?.cancel();
+      throw new AttemptFailed(`status ${res.status}`);
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (error) {
+      throw new AttemptFailed(signal.aborted ? 'timeout' : (error as Error).message);
+    }
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, body: parsed };
   }
 
-  private failed(reason: string): void {
-    this.failures++;
-    if (this.failures >= this.threshold && !this.breakerOpen) {
-      this.openUntil = Date.now() + this.cooldownMs;
-      this.logger.warn({ reason, cooldown_ms: this.cooldownMs }, 'TMS circuit breaker opened');
+  /** Retries network errors, timeouts, 5xx, and a 429 whose Retry-After is short enough to wait out. */
+  private retryPolicy(retries: number): RetryPolicy {
+    let policy = this.retryPolicies.get(retries);
+    if (!policy) {
+      const retryable = (error: Error) =>
+        error instanceof AttemptFailed ||
+        (error instanceof RateLimited && error.waitMs <= this.maxRetryAfterMs);
+      const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>(({ attempt, result }) =>
+        'error' in result && result.error instanceof RateLimited
+          ? result.error.waitMs
+          : this.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random()),
+      );
+      policy = retry(handleWhen(retryable), { maxAttempts: retries, backoff });
+      this.retryPolicies.set(retries, policy);
     }
+    return policy;
   }
 }
 
