@@ -1,7 +1,5 @@
 // Builds the Fastify app (and, through the modules, the realtime server) from a Config; used by main and tests.
 import { randomUUID } from 'node:crypto';
-import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,6 +8,7 @@ import type { AppContext } from './context.js';
 import { type Database, openDatabase } from './db/database.js';
 import { RateLimitedError } from './errors.js';
 import { EventBus } from './events/bus.js';
+import { registerBrowserPolicy } from './http/browser.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { HealthRegistry, registerHealthRoutes } from './http/health.js';
@@ -149,28 +148,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerErrorHandling(app);
   registerValidation(app);
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        workerSrc: ["'self'", 'blob:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'", 'data:'],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    frameguard: { action: 'deny' },
-  });
-  await app.register(cors, {
-    origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins,
-    credentials: true,
-    exposedHeaders: ['x-request-id', 'retry-after'],
-  });
+  await registerBrowserPolicy(app, config);
 
   registerAuthHook(app, () => ctx.authenticator);
 

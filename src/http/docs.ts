@@ -4,8 +4,13 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { API_TAGS, refineOpenApiDocument } from './openapi-document.js';
 
 const require = createRequire(import.meta.url);
+
+// ReDoc's sidebar loads a logo from Redocly's CDN, which the CSP refuses; an empty data URL fails to load
+// and ReDoc then leaves the image out, so the page makes no request outside this server.
+const REDOC_CDN_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
 
 const REDOC_PAGE = `<!doctype html>
 <html lang="en">
@@ -23,12 +28,19 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
           'Team messaging: conversations, messages, receipts, realtime catch-up. Every response uses the envelope ' +
           '`{success, data, error}`; lists add `pagination`. Authenticate with `Authorization: Bearer <access token>`.',
         version,
+        contact: { name: 'TMA server' },
       },
-      servers: [{ url: '/' }],
+      servers: [{ url: '/', description: 'This server' }],
+      tags: API_TAGS,
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },
       security: [{ bearerAuth: [] }],
+    },
+    // Schemas with an `$id` (Message, Conversation, User, ...) become components under that name.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
     // Public routes carry no security requirement in the spec.
     transform: ({ schema, url, route }) => {
@@ -37,6 +49,8 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       if (isPublic) transformed.security = [];
       return { schema: transformed, url };
     },
+    transformObject: (document) =>
+      'openapiObject' in document ? refineOpenApiDocument(document.openapiObject) : document.swaggerObject,
   });
   // The documentation pages are public.
   app.addHook('onRoute', (route) => {
@@ -55,7 +69,7 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
     '/redoc/redoc.standalone.js',
     { config: { public: true }, schema: { hide: true } },
     async (_request, reply) => {
-      redocScript ??= await readFile(redocBundle);
+      redocScript ??= Buffer.from((await readFile(redocBundle, 'utf8')).replace(REDOC_CDN_LOGO, 'data:,'));
       return reply
         .type('application/javascript; charset=utf-8')
         .header('cache-control', 'public, max-age=86400')

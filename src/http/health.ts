@@ -79,7 +79,10 @@ export function registerHealthRoutes(app: FastifyInstance, registry: HealthRegis
       config: { public: true },
       schema: {
         tags: ['health'],
+        operationId: 'getHealth',
         summary: 'Liveness: the process is up',
+        description:
+          'Answers 200 while the process serves requests; no dependency is checked. For liveness probes; not rate limited.',
         response: {
           200: Envelope(
             Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptime_s: Type.Integer() }),
@@ -100,6 +103,7 @@ export function registerHealthRoutes(app: FastifyInstance, registry: HealthRegis
       config: { public: true },
       schema: {
         tags: ['health'],
+        operationId: 'getReadiness',
         summary: 'Readiness: database, Redis and TMS when configured',
         description:
           '200 when every dependency answers, or when only TMS is down (cached profiles are served: status degraded). ' +

@@ -22,7 +22,10 @@ export async function authRoutes(app: FastifyInstance, options: { service: AuthS
       config: { public: true },
       schema: {
         tags: ['auth'],
+        operationId: 'register',
         summary: 'Create a local account (the first account becomes admin)',
+        description:
+          'Local accounts only. The username is 3-32 letters, digits, dots, dashes or underscores; a weak password answers 400 weak_password with a hint. Answers the new user; log in to get tokens.',
         security: [],
         body: RegisterBody,
         response: { 201: Envelope(SelfView), ...errors(400, 403, 409, 413, 429) },
@@ -37,7 +40,10 @@ export async function authRoutes(app: FastifyInstance, options: { service: AuthS
       config: { public: true },
       schema: {
         tags: ['auth'],
+        operationId: 'login',
         summary: 'Log in with username or email and password',
+        description:
+          'Answers an access token (send it as `Authorization: Bearer`), a refresh token and the user. An unknown user and a wrong password both answer 401 invalid_credentials.',
         security: [],
         body: LoginBody,
         response: { 200: Envelope(TokenPair), ...errors(400, 401, 403, 413, 429) },
@@ -52,7 +58,10 @@ export async function authRoutes(app: FastifyInstance, options: { service: AuthS
       config: { public: true },
       schema: {
         tags: ['auth'],
+        operationId: 'refreshTokens',
         summary: 'Exchange a refresh token for a new pair (the old refresh token stops working)',
+        description:
+          'Refresh tokens rotate: each one works once and answers a new pair. Presenting a refresh token that was already rotated revokes its whole session family (401 refresh_token_reused).',
         security: [],
         body: RefreshBody,
         response: { 200: Envelope(TokenPair), ...errors(400, 401, 413, 429, 503) },
@@ -66,7 +75,10 @@ export async function authRoutes(app: FastifyInstance, options: { service: AuthS
     {
       schema: {
         tags: ['auth'],
+        operationId: 'logout',
         summary: 'Revoke the current session; its access tokens are refused at once',
+        description:
+          'The body may be empty; a refresh_token in it is revoked as well. In TMS mode the logout is also sent to TMS (tms_synced says whether it confirmed).',
         body: LogoutBody,
         response: { 200: Envelope(LogoutResult), ...errors(400, 401) },
       },
@@ -83,7 +95,9 @@ export async function authRoutes(app: FastifyInstance, options: { service: AuthS
     {
       schema: {
         tags: ['auth'],
+        operationId: 'getAuthenticatedUser',
         summary: 'The caller, with email and settings',
+        description: 'The user behind the bearer token, as GET /users/me answers it.',
         response: { 200: Envelope(SelfView), ...errors(401) },
       },
     },

@@ -40,18 +40,24 @@ export const LogoutBody = Type.Union([
   Type.Null(),
 ]);
 
-export const TokenPair = Type.Object({
-  access_token: Type.String(),
-  refresh_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
-  user: SelfView,
-});
+export const TokenPair = Type.Object(
+  {
+    access_token: Type.String(),
+    refresh_token: Type.String(),
+    token_type: Type.Literal('Bearer'),
+    expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
+    user: SelfView,
+  },
+  { $id: 'TokenPair' },
+);
 export type TokenPair = Static<typeof TokenPair>;
 
-export const LogoutResult = Type.Object({
-  logged_out: Type.Boolean(),
-  /** TMS mode: whether TMS confirmed the logout (it is revoked here either way). */
-  tms_synced: Type.Optional(Type.Boolean()),
-});
+export const LogoutResult = Type.Object(
+  {
+    logged_out: Type.Boolean(),
+    /** TMS mode: whether TMS confirmed the logout (it is revoked here either way). */
+    tms_synced: Type.Optional(Type.Boolean()),
+  },
+  { $id: 'LogoutResult' },
+);
 export type LogoutResult = Static<typeof LogoutResult>;

@@ -48,7 +48,10 @@ export async function tmsWebhookRoutes(
       config: { public: true },
       schema: {
         tags: ['webhooks'],
+        operationId: 'receiveTmsWebhook',
         summary: 'Events from TMS: user.updated, user.deactivated, user.deleted, session.revoked',
+        description:
+          'TMS mode only. The signature header is an HMAC of the timestamp and the raw body; a bad signature or a timestamp more than 5 minutes away is 401, an event id seen before 409 webhook_replayed.',
         security: [],
         headers: WebhookHeaders,
         body: WebhookBody,

@@ -8,11 +8,14 @@ import { PresencePayload } from './protocol.js';
 
 const PresenceQuery = PresencePayload;
 
-const PresenceEntry = Type.Object({
-  user_id: Type.String({ format: 'uuid' }),
-  online: Type.Boolean(),
-  last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
+const PresenceEntry = Type.Object(
+  {
+    user_id: Type.String({ format: 'uuid' }),
+    online: Type.Boolean(),
+    last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { $id: 'Presence' },
+);
 
 export function presenceRoutes(app: FastifyInstance, presence: PresenceService): void {
   app.get<{ Querystring: Static<typeof PresenceQuery> }>(
@@ -20,6 +23,7 @@ export function presenceRoutes(app: FastifyInstance, presence: PresenceService):
     {
       schema: {
         tags: ['realtime'],
+        operationId: 'getPresence',
         summary: 'Online status and last seen of users (contacts only; privacy settings apply)',
         description:
           'Repeat user_ids (`?user_ids=a&user_ids=b`) or separate them with commas. Users who are not contacts, ' +

@@ -14,7 +14,9 @@ export async function blocksRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         tags: ['blocks'],
+        operationId: 'listBlocks',
         summary: 'The people the caller blocked, newest first',
+        description: 'Page with `cursor`; `limit` defaults to 50 (at most 100).',
         querystring: Type.Object(
           { limit: LimitQuery, cursor: Type.Optional(Type.String({ maxLength: 512 })) },
           { additionalProperties: false },
@@ -37,7 +39,10 @@ export async function blocksRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         tags: ['blocks'],
+        operationId: 'blockUser',
         summary: 'Block a user (idempotent); ends a friendship and pending requests between you',
+        description:
+          'Blocking again answers the same block. A block in either direction stops DMs and friend requests between the two.',
         params: UserIdParams,
         response: { 200: Envelope(BlockView), ...errors(400, 401, 404, 422) },
       },
@@ -50,7 +55,9 @@ export async function blocksRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         tags: ['blocks'],
+        operationId: 'unblockUser',
         summary: 'Unblock a user (idempotent)',
+        description: 'Answers {user_id, blocked: false} whether or not there was a block.',
         params: UserIdParams,
         response: { 200: Envelope(UnblockResult), ...errors(400, 401, 404, 422) },
       },

@@ -29,7 +29,9 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'listConversations',
         summary: "The caller's conversations by last activity, with last message, unread count and members",
+        description: 'Newest activity first; page with `cursor`. `limit` defaults to 50 (at most 100).',
         querystring: ListConversationsQuery,
         response: { 200: ListEnvelope(ConversationViewSchema), ...errors(400, 401) },
       },
@@ -48,7 +50,10 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'createConversation',
         summary: 'Create a group, or get-or-create the DM with one other user (201 new, 200 existing DM)',
+        description:
+          'A DM has exactly one other member and is unique per pair: asking again answers the existing one with 200. A group needs a name; unknown or deactivated users are 422 unknown_user. A block between the two stops a DM (403 blocked).',
         body: CreateConversationBody,
         response: { 200: One, 201: One, ...errors(400, 401, 403, 404, 422) },
       },
@@ -64,7 +69,10 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'getConversation',
         summary: 'One conversation of the caller',
+        description:
+          'With members, watermarks, unread count and the last message; 404 for anyone who is not a member.',
         params: ConversationParams,
         response: { 200: One, ...errors(400, 401, 404) },
       },
@@ -77,7 +85,9 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'updateConversation',
         summary: 'Rename a group or change its avatar/description (group admins)',
+        description: 'Group admins only (403 admin_required); a DM cannot be renamed (422 not_a_group).',
         params: ConversationParams,
         body: UpdateConversationBody,
         response: { 200: One, ...errors(400, 401, 403, 404, 422) },
@@ -91,7 +101,10 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'addMembers',
         summary: 'Add members to a group (group admins); people who left come back',
+        description:
+          'Answers the conversation with its members; people who had left come back as members. Over MAX_GROUP_MEMBERS is 422 group_too_large.',
         params: ConversationParams,
         body: AddMembersBody,
         response: { 200: One, ...errors(400, 401, 403, 404, 422) },
@@ -106,7 +119,9 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'updateMember',
         summary: "Change a member's role (group admins)",
+        description: 'role is admin or member; demoting the only admin is refused (422 last_admin).',
         params: MemberParams,
         body: UpdateMemberBody,
         response: { 200: One, ...errors(400, 401, 403, 404, 422) },
@@ -128,7 +143,10 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'removeMember',
         summary: 'Remove a member (group admins), or leave when user_id is the caller',
+        description:
+          'Anyone may leave (user_id is the caller); only group admins remove others. When the last admin leaves, the longest-standing member becomes admin. A DM cannot be left (422 not_a_group).',
         params: MemberParams,
         response: {
           200: Envelope(Type.Object({ conversation_id: Type.String(), user_id: Type.String() })),
@@ -147,7 +165,10 @@ export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext)
     {
       schema: {
         tags: TAGS,
+        operationId: 'muteConversation',
         summary: 'Mute until a time, forever ({forever: true}), or unmute ({muted_until: null})',
+        description:
+          'muted_until must be in the future (422 invalid_mute); forever is stored as 9999-12-31T23:59:59Z. Mute is personal.',
         params: ConversationParams,
         body: MuteBody,
         response: { 200: Envelope(MuteViewSchema), ...errors(400, 401, 404, 422) },

@@ -6,11 +6,14 @@ import { MessageViewSchema, Nullable } from '../messages/messages.schemas.js';
 export const MAX_NAME_LENGTH = 100;
 export const MAX_DESCRIPTION_LENGTH = 1000;
 
-export const MemberViewSchema = Type.Object({
-  user_id: Type.String({ format: 'uuid' }),
-  role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
-  joined_at: Type.String({ format: 'date-time' }),
-});
+export const MemberViewSchema = Type.Object(
+  {
+    user_id: Type.String({ format: 'uuid' }),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+    joined_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Member' },
+);
 export type MemberView = Static<typeof MemberViewSchema>;
 
 export const ConversationViewSchema = Type.Object(
@@ -79,10 +82,13 @@ export const MuteBody = Type.Object(
 );
 export type MuteInput = Static<typeof MuteBody>;
 
-export const MuteViewSchema = Type.Object({
-  conversation_id: Type.String({ format: 'uuid' }),
-  muted_until: Nullable(Type.String({ format: 'date-time' })),
-});
+export const MuteViewSchema = Type.Object(
+  {
+    conversation_id: Type.String({ format: 'uuid' }),
+    muted_until: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'MuteState' },
+);
 
 export const ListConversationsQuery = Type.Object(
   { limit: Type.Optional(LimitQuery), cursor: Type.Optional(Type.String({ maxLength: 200 })) },

@@ -25,6 +25,8 @@ export async function filesRoutes(app: FastifyInstance, ctx: AppContext, files: 
         tags: ['files'],
         operationId: 'createFileUploadUrl',
         summary: 'Start an upload: a pending file and a signed PUT URL (15 min); 5 per minute per user',
+        description:
+          'Declare name, exact size, content type and kind; PUT the bytes to upload.url with upload.headers, then call POST /files/{id}/complete. A size over FILE_MAX_BYTES is 413 file_too_large, over the user quota 413 quota_exceeded.',
         body: UploadUrlBody,
         response: { 201: Envelope(UploadUrlAnswer), ...errors(400, 401, 413, 422, 429) },
       },
@@ -53,6 +55,8 @@ export async function filesRoutes(app: FastifyInstance, ctx: AppContext, files: 
         operationId: 'completeFileUpload',
         summary:
           'Finish an upload (uploader only): the stored bytes are sniffed and measured; 422 file_rejected deletes them',
+        description:
+          'The stored bytes must match the declared size (and sha256 when given) and their sniffed type must fit the kind; images get a thumbnail, voice notes a duration.',
         params: FileIdParams,
         body: Type.Optional(CompleteBody),
         response: { 200: Envelope(FileViewSchema), ...errors(400, 401, 404, 409, 422) },
@@ -68,6 +72,8 @@ export async function filesRoutes(app: FastifyInstance, ctx: AppContext, files: 
         tags: ['files'],
         operationId: 'getFile',
         summary: 'A file with fresh signed URLs (its uploader, and members where it is attached)',
+        description:
+          'Visible to its uploader, and to the members of conversations where a message carries it; 404 to anyone else.',
         params: FileIdParams,
         response: { 200: Envelope(FileViewSchema), ...errors(400, 401, 404) },
       },
@@ -83,6 +89,8 @@ export async function filesRoutes(app: FastifyInstance, ctx: AppContext, files: 
           tags: ['files'],
           operationId: which === 'content' ? 'getFileContent' : 'getFileThumbnail',
           summary: `302 to the file's ${which === 'content' ? 'content' : 'WebP thumbnail'} (a signed URL)`,
+          description:
+            'For <img> and <audio> sources: the redirect target is a short-lived signed URL, so the page needs no token.',
           params: FileIdParams,
           response: { 302: Redirect, ...errors(400, 401, 404) },
         },
@@ -124,6 +132,8 @@ async function blobRoutes(app: FastifyInstance, storage: LocalStorage, ctx: AppC
         tags: ['files'],
         operationId: 'putFileBlob',
         summary: 'Upload the bytes to a signed URL from POST /files/upload-url (local storage driver)',
+        description:
+          'The signature in the query is the authorisation (no bearer token). The body must have the declared size (413 upload_too_large while streaming, nothing kept); an expired or wrong signature is 403.',
         params: BlobParams,
         querystring: BlobQuery,
         response: { 204: Type.Null(), ...errors(400, 403, 404, 409, 413) },
@@ -149,6 +159,8 @@ async function blobRoutes(app: FastifyInstance, storage: LocalStorage, ctx: AppC
         tags: ['files'],
         operationId: 'getFileBlob',
         summary: 'Download through a signed URL (local storage driver); non-media is served as an attachment',
+        description:
+          'The signature in the query is the authorisation (no bearer token). JPEG, PNG, WebP, GIF, AVIF, audio and MP4/WebM video are served inline, anything else (SVG too) as an attachment.',
         params: BlobParams,
         querystring: BlobQuery,
         response: { 200: Type.Unknown({ description: 'The file bytes' }), ...errors(400, 403, 404) },

@@ -57,7 +57,10 @@ export const UploadInstructions = Type.Object({
   expires_at: Type.String({ format: 'date-time' }),
 });
 
-export const UploadUrlAnswer = Type.Object({ file: FileViewSchema, upload: UploadInstructions });
+export const UploadUrlAnswer = Type.Object(
+  { file: FileViewSchema, upload: UploadInstructions },
+  { $id: 'FileUpload' },
+);
 
 export const CompleteBody = Type.Object(
   {

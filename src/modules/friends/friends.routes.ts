@@ -26,7 +26,9 @@ export async function friendsRoutes(app: FastifyInstance, ctx: AppContext): Prom
     {
       schema: {
         tags: ['friends'],
+        operationId: 'listFriends',
         summary: "The caller's friends, most recent first",
+        description: 'Each friend with the time the friendship was accepted; page with `cursor`.',
         querystring: ListQuery,
         response: { 200: ListEnvelope(FriendView), ...errors(400, 401) },
       },
@@ -46,7 +48,10 @@ export async function friendsRoutes(app: FastifyInstance, ctx: AppContext): Prom
     {
       schema: {
         tags: ['friends'],
+        operationId: 'listFriendRequests',
         summary: 'Pending friend requests, incoming and outgoing (see direction), most recent first',
+        description:
+          'direction is incoming for requests sent to the caller and outgoing for requests the caller sent; page with `cursor`.',
         querystring: ListQuery,
         response: { 200: ListEnvelope(FriendRequestView), ...errors(400, 401) },
       },
@@ -66,7 +71,10 @@ export async function friendsRoutes(app: FastifyInstance, ctx: AppContext): Prom
     {
       schema: {
         tags: ['friends'],
+        operationId: 'sendFriendRequest',
         summary: 'Send a friend request by username or user id; a pending request from them is accepted',
+        description:
+          'Exactly one of username and user_id. 201 with the new request; 200 with the existing one when already sent, or with status accepted when the other person had already asked. 403 blocked in either direction.',
         body: SendFriendRequestBody,
         response: {
           200: Envelope(FriendRequestView),
@@ -88,7 +96,10 @@ export async function friendsRoutes(app: FastifyInstance, ctx: AppContext): Prom
       {
         schema: {
           tags: ['friends'],
+          operationId: `${action}FriendRequest`,
           summary: `${action === 'accept' ? 'Accept' : 'Reject'} a friend request (its receiver only)`,
+          description:
+            '404 for anyone but the receiver and for unknown ids; 409 request_not_pending once answered.',
           params: RequestIdParams,
           response: { 200: Envelope(FriendRequestView), ...errors(400, 401, 404, 409) },
         },
@@ -102,7 +113,9 @@ export async function friendsRoutes(app: FastifyInstance, ctx: AppContext): Prom
     {
       schema: {
         tags: ['friends'],
+        operationId: 'removeFriend',
         summary: 'Remove a friend, or withdraw/decline a pending request with that user',
+        description: '404 when there is nothing between the two.',
         params: FriendIdParams,
         response: { 200: Envelope(RemoveFriendResult), ...errors(400, 401, 404) },
       },

@@ -27,7 +27,10 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
     {
       schema: {
         tags: TAGS,
+        operationId: 'sendMessage',
         summary: 'Send a message (201); a retry with the same client_id returns the original (200)',
+        description:
+          'Text up to 10,000 characters after trimming; image, file and voice messages carry attachments (ready files of the sender). Sends are idempotent by client_id: a retry answers 200 with the original message. Members get new_message in real time.',
         params: ConversationIdParams,
         body: SendMessageBody,
         response: { 200: One, 201: One, ...errors(400, 401, 403, 404, 409, 422) },
@@ -44,7 +47,10 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
     {
       schema: {
         tags: TAGS,
+        operationId: 'listMessages',
         summary: 'History, newest first: before_seq pages back, after_seq pages forward',
+        description:
+          'Without a bound, the newest messages; before_seq pages back, after_seq forward, or follow `cursor`. `limit` defaults to 50 (at most 100).',
         params: ConversationIdParams,
         querystring: HistoryQuery,
         response: { 200: ListEnvelope(MessageViewSchema), ...errors(400, 401, 404) },
@@ -65,7 +71,9 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
     {
       schema: {
         tags: TAGS,
+        operationId: 'getMessage',
         summary: 'One message',
+        description: 'A deleted message is a tombstone (deleted_at set, content null).',
         params: MessageIdParams,
         response: { 200: One, ...errors(400, 401, 404) },
       },
@@ -78,7 +86,10 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
     {
       schema: {
         tags: TAGS,
+        operationId: 'editMessage',
         summary: 'Edit your own message within EDIT_WINDOW',
+        description:
+          'Author only (403 not_author), within EDIT_WINDOW (403 edit_window_expired), not deleted (422 message_deleted); sets edited_at.',
         params: MessageIdParams,
         body: EditMessageBody,
         response: { 200: One, ...errors(400, 401, 403, 404, 422) },
@@ -92,7 +103,10 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
     {
       schema: {
         tags: TAGS,
+        operationId: 'deleteMessage',
         summary: 'Delete your own message, or any as a group admin: a tombstone keeps its place',
+        description:
+          'The message becomes a tombstone that keeps its seq in history: content null, deleted_at set.',
         params: MessageIdParams,
         response: { 200: One, ...errors(400, 401, 403, 404) },
       },
@@ -105,7 +119,10 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
     {
       schema: {
         tags: TAGS,
+        operationId: 'listReceipts',
         summary: 'Per member (sender excluded): sent, delivered or read, from the watermarks',
+        description:
+          "For each member but the sender: read when their read watermark reached the message's seq, delivered when their delivered watermark did, sent otherwise.",
         params: MessageIdParams,
         response: { 200: Envelope(Type.Array(ReceiptSchema)), ...errors(400, 401, 404) },
       },
@@ -119,10 +136,13 @@ export async function messagesRoutes(app: FastifyInstance, ctx: AppContext): Pro
       {
         schema: {
           tags: TAGS,
+          operationId: kind === 'read' ? 'markRead' : 'markDelivered',
           summary:
             kind === 'read'
               ? 'Mark read up to seq (also delivered); watermarks never move back, seq is clamped to last_seq'
               : 'Mark delivered up to seq; watermarks never move back, seq is clamped to last_seq',
+          description:
+            'Answers both watermarks of the caller. Other members get the change in real time, which drives the receipts.',
           params: ConversationIdParams,
           body: WatermarkBody,
           response: { 200: Envelope(WatermarksSchema), ...errors(400, 401, 404) },

@@ -10,11 +10,14 @@ export const MAX_METADATA_BYTES = 16 * 1024;
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const ReactionSummarySchema = Type.Object({
-  emoji: Type.String(),
-  count: Type.Integer(),
-  me: Type.Boolean(),
-});
+export const ReactionSummarySchema = Type.Object(
+  {
+    emoji: Type.String(),
+    count: Type.Integer(),
+    me: Type.Boolean(),
+  },
+  { $id: 'ReactionSummary' },
+);
 
 export const MessageTypeSchema = Type.Union([
   Type.Literal('text'),
@@ -81,16 +84,22 @@ export const HistoryQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ReceiptSchema = Type.Object({
-  user_id: Type.String({ format: 'uuid' }),
-  status: Type.Union([Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read')]),
-  at: Nullable(Type.String({ format: 'date-time' })),
-});
+export const ReceiptSchema = Type.Object(
+  {
+    user_id: Type.String({ format: 'uuid' }),
+    status: Type.Union([Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read')]),
+    at: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'Receipt' },
+);
 
 export const WatermarkBody = Type.Object({ seq: SeqNumber() }, { additionalProperties: false });
 
-export const WatermarksSchema = Type.Object({
-  conversation_id: Type.String({ format: 'uuid' }),
-  delivered_seq: Type.Integer(),
-  read_seq: Type.Integer(),
-});
+export const WatermarksSchema = Type.Object(
+  {
+    conversation_id: Type.String({ format: 'uuid' }),
+    delivered_seq: Type.Integer(),
+    read_seq: Type.Integer(),
+  },
+  { $id: 'Watermarks' },
+);

@@ -11,9 +11,11 @@ type IdParams = Static<typeof IdParams>;
 
 export async function pinsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const { pins } = ctx.services;
-  const change = (summary: string) => ({
+  const change = (operationId: string, summary: string, description: string) => ({
     tags: ['pins'],
+    operationId,
     summary,
+    description,
     params: IdParams,
     response: { 200: Envelope(PinStateView), ...errors(400, 401, 403, 404, 422) },
   });
@@ -22,7 +24,9 @@ export async function pinsRoutes(app: FastifyInstance, ctx: AppContext): Promise
     '/messages/:id/pin',
     {
       schema: change(
+        'pinMessage',
         'Pin a message (group admins, or anyone in a DM); idempotent; at most 50 per conversation',
+        'Answers the pin state of the message; pinning it again changes nothing.',
       ),
     },
     async (request) => ok(await pins.pin(actorOf(request), request.params.id)),
@@ -30,7 +34,13 @@ export async function pinsRoutes(app: FastifyInstance, ctx: AppContext): Promise
 
   app.delete<{ Params: IdParams }>(
     '/messages/:id/pin',
-    { schema: change('Unpin a message (group admins, or anyone in a DM); idempotent') },
+    {
+      schema: change(
+        'unpinMessage',
+        'Unpin a message (group admins, or anyone in a DM); idempotent',
+        'Answers the pin state of the message; unpinning a message that is not pinned changes nothing.',
+      ),
+    },
     async (request) => ok(await pins.unpin(actorOf(request), request.params.id)),
   );
 
@@ -39,7 +49,10 @@ export async function pinsRoutes(app: FastifyInstance, ctx: AppContext): Promise
     {
       schema: {
         tags: ['pins'],
+        operationId: 'listPins',
         summary: 'Pinned messages of a conversation, most recently pinned first (at most 50, one page)',
+        description:
+          'One page of at most 50 pins with their messages; pagination.next_cursor is always null.',
         params: IdParams,
         response: { 200: ListEnvelope(PinView), ...errors(400, 401, 404) },
       },

@@ -12,11 +12,14 @@ export const PinView = Type.Object(
 );
 export type PinView = Static<typeof PinView>;
 
-export const PinStateView = Type.Object({
-  message_id: Type.String({ format: 'uuid' }),
-  conversation_id: Type.String({ format: 'uuid' }),
-  pinned: Type.Boolean(),
-  pinned_by: Nullable(Type.String({ format: 'uuid' })),
-  pinned_at: Nullable(Type.String({ format: 'date-time' })),
-});
+export const PinStateView = Type.Object(
+  {
+    message_id: Type.String({ format: 'uuid' }),
+    conversation_id: Type.String({ format: 'uuid' }),
+    pinned: Type.Boolean(),
+    pinned_by: Nullable(Type.String({ format: 'uuid' })),
+    pinned_at: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'PinState' },
+);
 export type PinStateView = Static<typeof PinStateView>;

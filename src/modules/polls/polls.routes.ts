@@ -18,8 +18,11 @@ export async function pollsRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['polls'],
+        operationId: 'createPoll',
         summary:
           'Create a poll (a `poll` message with 2-12 options); a retry with the same client_id returns it',
+        description:
+          'Answers 201 with the poll message and the poll; a retry with the same client_id answers 200 with the original. Members get new_message in real time.',
         params: IdParams,
         body: CreatePollBody,
         response: {
@@ -44,7 +47,10 @@ export async function pollsRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['polls'],
+        operationId: 'getPoll',
         summary: 'A poll with counts, your choice, and (unless anonymous) who voted for what',
+        description:
+          'Counts per option, total voters and my_option_ids; voters per option unless the poll is anonymous.',
         params: IdParams,
         response: { 200: One, ...errors(400, 401, 404) },
       },
@@ -57,7 +63,10 @@ export async function pollsRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['polls'],
+        operationId: 'votePoll',
         summary: 'Vote: replaces your previous choice (one option unless multiple choice); 409 poll_closed',
+        description:
+          "option_ids replaces the caller's votes; several options only in a multiple-choice poll. A closed or expired poll answers 409 poll_closed.",
         params: IdParams,
         body: VoteBody,
         response: { 200: One, ...errors(400, 401, 404, 409, 422) },
@@ -71,7 +80,9 @@ export async function pollsRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['polls'],
+        operationId: 'retractVote',
         summary: 'Take your vote back (idempotent); 409 poll_closed',
+        description: 'Removes every vote of the caller in this poll.',
         params: IdParams,
         response: { 200: One, ...errors(400, 401, 404, 409) },
       },
@@ -84,7 +95,9 @@ export async function pollsRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['polls'],
+        operationId: 'closePoll',
         summary: 'Close the poll (its creator or a group admin); idempotent',
+        description: 'After closing, votes are refused with 409 poll_closed; closing again changes nothing.',
         params: IdParams,
         response: { 200: One, ...errors(400, 401, 403, 404) },
       },

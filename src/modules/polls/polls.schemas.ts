@@ -29,15 +29,18 @@ export const VoteBody = Type.Object(
 );
 export type VoteBody = Static<typeof VoteBody>;
 
-export const PollOptionView = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  text: Type.String(),
-  position: Type.Integer(),
-  count: Type.Integer(),
-  voters: Type.Optional(
-    Type.Array(Type.String({ format: 'uuid' }), { description: 'Absent for anonymous polls' }),
-  ),
-});
+export const PollOptionView = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    text: Type.String(),
+    position: Type.Integer(),
+    count: Type.Integer(),
+    voters: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), { description: 'Absent for anonymous polls' }),
+    ),
+  },
+  { $id: 'PollOption' },
+);
 
 export const PollView = Type.Object(
   {
@@ -60,4 +63,7 @@ export const PollView = Type.Object(
 );
 export type PollView = Static<typeof PollView>;
 
-export const CreatedPoll = Type.Object({ message: MessageViewSchema, poll: PollView });
+export const CreatedPoll = Type.Object(
+  { message: MessageViewSchema, poll: PollView },
+  { $id: 'CreatedPoll' },
+);

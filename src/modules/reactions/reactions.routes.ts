@@ -17,22 +17,34 @@ type ReactionParams = Static<typeof ReactionParams>;
 
 export async function reactionsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const { reactions } = ctx.services;
-  const schema = (summary: string) => ({
+  const schema = (operationId: string, summary: string) => ({
     tags: ['messages'],
+    operationId,
     summary,
+    description: 'The emoji goes in the path, URL-encoded. Members get the change in real time.',
     params: ReactionParams,
     response: { 200: Envelope(MessageViewSchema), ...errors(400, 401, 404, 422) },
   });
 
   app.put<{ Params: ReactionParams }>(
     '/messages/:id/reactions/:emoji',
-    { schema: schema('React with one emoji (idempotent); answers the message with its reactions') },
+    {
+      schema: schema(
+        'addReaction',
+        'React with one emoji (idempotent); answers the message with its reactions',
+      ),
+    },
     async (request) => ok(await reactions.add(actorOf(request), request.params.id, request.params.emoji)),
   );
 
   app.delete<{ Params: ReactionParams }>(
     '/messages/:id/reactions/:emoji',
-    { schema: schema('Take your reaction back (idempotent); answers the message with its reactions') },
+    {
+      schema: schema(
+        'removeReaction',
+        'Take your reaction back (idempotent); answers the message with its reactions',
+      ),
+    },
     async (request) => ok(await reactions.remove(actorOf(request), request.params.id, request.params.emoji)),
   );
 }

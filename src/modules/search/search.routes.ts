@@ -14,7 +14,10 @@ export async function searchRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         tags: ['search'],
+        operationId: 'searchMessages',
         summary: 'Full-text search in your conversations (messages since you joined), newest first',
+        description:
+          'Only conversations the caller is a member of, and only messages since they joined; filter by conversation, sender, type and time.',
         querystring: MessageSearchQuery,
         response: { 200: ListEnvelope(MessageHit), ...errors(400, 401, 404) },
       },
@@ -30,7 +33,9 @@ export async function searchRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         tags: ['search'],
+        operationId: 'searchUsers',
         summary: 'People by username and display name, best match first',
+        description: 'The same directory search as GET /users; page with `cursor`.',
         querystring: NameSearchQuery,
         response: { 200: ListEnvelope(UserView), ...errors(400, 401) },
       },
@@ -47,7 +52,10 @@ export async function searchRoutes(app: FastifyInstance, ctx: AppContext): Promi
     {
       schema: {
         tags: ['search'],
+        operationId: 'searchConversations',
         summary: 'Your conversations by group name or DM partner name',
+        description:
+          "Groups match by name, DMs by the partner's username or display name; page with `cursor`.",
         querystring: NameSearchQuery,
         response: { 200: ListEnvelope(ConversationHit), ...errors(400, 401) },
       },

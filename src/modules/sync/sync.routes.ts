@@ -21,18 +21,24 @@ const EventSchema = Type.Object(
   { $id: 'ConversationEvent' },
 );
 
-const SyncEntrySchema = Type.Object({
-  conversation_id: Type.String(),
-  status: Type.Union([Type.Literal('ok'), Type.Literal('not_found'), Type.Literal('cursor_expired')]),
-  last_seq: Type.Integer(),
-  events: Type.Array(EventSchema),
-  has_more: Type.Boolean(),
-});
+const SyncEntrySchema = Type.Object(
+  {
+    conversation_id: Type.String(),
+    status: Type.Union([Type.Literal('ok'), Type.Literal('not_found'), Type.Literal('cursor_expired')]),
+    last_seq: Type.Integer(),
+    events: Type.Array(EventSchema),
+    has_more: Type.Boolean(),
+  },
+  { $id: 'SyncEntry' },
+);
 
-const SyncResultSchema = Type.Object({
-  conversations: Type.Array(SyncEntrySchema),
-  memberships: Type.Array(Type.Object({ conversation_id: Type.String(), last_seq: Type.Integer() })),
-});
+const SyncResultSchema = Type.Object(
+  {
+    conversations: Type.Array(SyncEntrySchema),
+    memberships: Type.Array(Type.Object({ conversation_id: Type.String(), last_seq: Type.Integer() })),
+  },
+  { $id: 'SyncResult' },
+);
 
 const isAfterCursor = (v: unknown): v is { after_seq: number } =>
   typeof v === 'object' && v !== null && Number.isSafeInteger((v as { after_seq?: unknown }).after_seq);

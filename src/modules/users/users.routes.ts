@@ -14,7 +14,10 @@ export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['users'],
+        operationId: 'searchUserDirectory',
         summary: 'Search people by username and display name, best match first',
+        description:
+          'The people directory, best match first; page with `cursor`. `limit` defaults to 50 (at most 100).',
         querystring: Type.Object(
           {
             q: Type.String({ minLength: 1, maxLength: 100 }),
@@ -38,7 +41,9 @@ export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['users'],
+        operationId: 'getMe',
         summary: 'Your own profile with email and settings',
+        description: 'The caller with email, TMS id and privacy and notification settings.',
         response: { 200: Envelope(SelfView), ...errors(401, 404) },
       },
     },
@@ -50,7 +55,10 @@ export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['users'],
+        operationId: 'updateMe',
         summary: 'Update your profile (local accounts), privacy and notification settings',
+        description:
+          'Every field is optional; `privacy` and `notifications` are merged into the stored settings and null clears a profile field. Profile fields managed by TMS answer 422 managed_by_tms.',
         body: UpdateMeBody,
         response: { 200: Envelope(SelfView), ...errors(400, 401, 404, 422) },
       },
@@ -63,7 +71,10 @@ export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promis
     {
       schema: {
         tags: ['users'],
+        operationId: 'getUser',
         summary: 'A user profile; deactivated users are shown with deactivated: true',
+        description:
+          "Presence (last_seen_at) honours the user's privacy settings; friendship and blocked describe the caller's relation to them.",
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
         response: { 200: Envelope(UserProfileView), ...errors(400, 401, 404) },
       },

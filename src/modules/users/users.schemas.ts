@@ -41,12 +41,15 @@ export const UserView = Type.Object(
 export type UserView = Static<typeof UserView>;
 
 /** What a user sees of themself: their view plus email and settings. */
-export const SelfView = Type.Object({
-  ...UserView.properties,
-  email: Type.Union([Type.String(), Type.Null()]),
-  tms_user_id: Type.Union([Type.String(), Type.Null()]),
-  settings: Type.Object({ privacy: PrivacySettings, notifications: NotificationSettings }),
-});
+export const SelfView = Type.Object(
+  {
+    ...UserView.properties,
+    email: Type.Union([Type.String(), Type.Null()]),
+    tms_user_id: Type.Union([Type.String(), Type.Null()]),
+    settings: Type.Object({ privacy: PrivacySettings, notifications: NotificationSettings }),
+  },
+  { $id: 'CurrentUser', description: 'The caller: their user view plus email and settings' },
+);
 export type SelfView = Static<typeof SelfView>;
 
 export function userSettings(row: Pick<UserRow, 'settings'>): {
@@ -86,19 +89,22 @@ export function toSelfView(row: UserRow): SelfView {
 }
 
 /** Another user as seen by the caller: presence honours their privacy, plus the caller's relation to them. */
-export const UserProfileView = Type.Object({
-  ...UserView.properties,
-  /** null when unknown or hidden by the user's privacy settings. */
-  last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  friendship: Type.Union([
-    Type.Literal('none'),
-    Type.Literal('friends'),
-    Type.Literal('incoming'),
-    Type.Literal('outgoing'),
-  ]),
-  /** Whether the caller blocked this user. */
-  blocked: Type.Boolean(),
-});
+export const UserProfileView = Type.Object(
+  {
+    ...UserView.properties,
+    /** null when unknown or hidden by the user's privacy settings. */
+    last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    friendship: Type.Union([
+      Type.Literal('none'),
+      Type.Literal('friends'),
+      Type.Literal('incoming'),
+      Type.Literal('outgoing'),
+    ]),
+    /** Whether the caller blocked this user. */
+    blocked: Type.Boolean(),
+  },
+  { $id: 'UserProfile' },
+);
 export type UserProfileView = Static<typeof UserProfileView>;
 
 const NullableText = (maxLength: number, minLength = 0) =>
