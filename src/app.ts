@@ -12,6 +12,7 @@ import { registerBrowserPolicy } from './http/browser.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { HealthRegistry, registerHealthRoutes } from './http/health.js';
+import { registerIpRateLimit } from './http/ip-rate-limit.js';
 import { AppMetrics, registerMetrics } from './http/metrics.js';
 import { registerValidation } from './http/validation.js';
 import type { Authenticator } from './identity/actor.js';
@@ -150,19 +151,25 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   await registerBrowserPolicy(app, config);
 
+  // Per client IP before authentication, so requests with a missing or forged token are counted too.
+  registerIpRateLimit(app, {
+    perMinute: config.rateLimitGlobalPerMinute,
+    redis,
+    keyPrefix: config.redisKeyPrefix,
+  });
   registerAuthHook(app, () => ctx.authenticator);
 
-  // Per user once authenticated (after the auth hook), per IP otherwise.
+  // Per user after authentication (anonymous requests have only the per-IP limit).
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
-    max: (request) => (request.actor ? config.rateLimitPerMinute : config.rateLimitGlobalPerMinute),
+    max: config.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => (request.actor ? `user:${request.actor.userId}` : `ip:${request.ip}`),
+    keyGenerator: (request) => `user:${request.actor?.userId}`,
     redis,
     nameSpace: `${config.redisKeyPrefix}rl:`,
     skipOnError: true,
-    allowList: (request) => request.url.startsWith('/health') || request.routeOptions.url === undefined,
+    allowList: (request) => request.actor === null || request.url.startsWith('/health'),
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.ttl / 1000),
   });
 

@@ -1,21 +1,19 @@
-// Local access tokens: HS256 JWTs with sub, sid and role; a revoked session is refused at once via the shared cache.
+// Local access tokens: HS256 JWTs with sub, sid and role; every use checks the token's session and user.
 import { webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../errors.js';
 import type { Cache } from '../platform/cache.js';
 import type { Actor, Authenticator, Role } from './actor.js';
+import { type IdentityStateSource, identityState } from './revocation.js';
 
 export const LOCAL_ISSUER = 'tma';
 const CLOCK_TOLERANCE_S = 30;
+/** Local user ids and session ids are UUIDs; anything else never reaches a query. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
-export const deactivatedUserKey = (userId: string) => `auth:deactivated-user:${userId}`;
+export { revokedSessionKey, userStateKey } from './revocation.js';
 
-/** Answers the revocation checks from the database while the shared cache is unreachable. */
-export type RevocationFallback = (
-  sessionId: string,
-  userId: string,
-) => Promise<{ revoked: boolean; deactivated: boolean }>;
+const invalid = () => new UnauthenticatedError('token_invalid', 'Access token is not valid');
 
 /** An HS256 key for jose, imported into WebCrypto once. */
 export function hmacKey(secret: string): Promise<webcrypto.CryptoKey> {
@@ -36,7 +34,8 @@ export class AccessTokens implements Authenticator {
     secret: string,
     private readonly ttlSeconds: number,
     private readonly cache: Cache,
-    private readonly fallback?: RevocationFallback,
+    /** The database behind the cache (sessions.revoked_at, users.deactivated_at). */
+    private readonly source?: IdentityStateSource,
   ) {
     this.key = hmacKey(secret);
   }
@@ -67,28 +66,19 @@ export class AccessTokens implements Authenticator {
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired)
         throw new UnauthenticatedError('token_expired', 'Access token has expired');
-      throw new UnauthenticatedError('token_invalid', 'Access token is not valid');
+      throw invalid();
     }
-    const sub = payload.sub;
-    const sid = payload.sid;
+    const { sub, sid } = payload;
     const role = payload.role === 'admin' ? 'admin' : 'user';
-    if (typeof sub !== 'string' || typeof sid !== 'string') {
-      throw new UnauthenticatedError('token_invalid', 'Access token is not valid');
+    if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(sid)) {
+      throw invalid();
     }
-    let revoked: boolean | undefined;
-    let deactivated: boolean | undefined;
-    try {
-      [revoked, deactivated] = await Promise.all([
-        this.cache.get<boolean>(revokedSessionKey(sid)),
-        this.cache.get<boolean>(deactivatedUserKey(sub)),
-      ]);
-    } catch (error) {
-      // Cache down: one query per request instead of refusing everyone or trusting revoked tokens.
-      if (!this.fallback) throw error;
-      ({ revoked, deactivated } = await this.fallback(sid, sub));
-    }
-    if (revoked) throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
-    if (deactivated) throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');
+    const state = await identityState(this.cache, this.source, sid, sub, this.ttlSeconds);
+    // A correctly signed token for a user that does not exist (deleted, or another deployment's secret).
+    if (state.user === 'missing') throw invalid();
+    if (state.user === 'deactivated')
+      throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');
+    if (state.revoked) throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
     return { userId: sub, role, sessionId: sid };
   }
 }

@@ -1,6 +1,7 @@
 // SQL for sessions (one row per refresh token; a login's rows share family_id) and webhook receipts.
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { DB, SessionRow, SessionsTable } from '../db/schema.js';
+import type { IdentityState } from './revocation.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 export type NewSession = Insertable<SessionsTable>;
@@ -51,12 +52,8 @@ export class SessionsRepository {
     return [...new Set(rows.map((r) => r.family_id))];
   }
 
-  /** Whether a login (family id, or a lone session id) still has a usable row, and its user is active. */
-  async revocationState(
-    sessionId: string,
-    userId: string,
-    trx: Executor = this.db,
-  ): Promise<{ revoked: boolean; deactivated: boolean }> {
+  /** Whether a login (family id, or a lone session id) still has a usable row, and the state of its user. */
+  async revocationState(sessionId: string, userId: string, trx: Executor = this.db): Promise<IdentityState> {
     const [live, user] = await Promise.all([
       trx
         .selectFrom('sessions')
@@ -67,7 +64,8 @@ export class SessionsRepository {
         .executeTakeFirst(),
       trx.selectFrom('users').select('deactivated_at').where('id', '=', userId).executeTakeFirst(),
     ]);
-    return { revoked: live === undefined, deactivated: !user || user.deactivated_at !== null };
+    const state = !user ? 'missing' : user.deactivated_at === null ? 'active' : 'deactivated';
+    return { revoked: live === undefined, user: state };
   }
 
   /** Records a webhook event id; false when it was seen before (a replay). */

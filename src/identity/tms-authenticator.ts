@@ -11,8 +11,9 @@ import {
 import type { TmsConfig } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { Cache } from '../platform/cache.js';
-import { deactivatedUserKey, hmacKey, revokedSessionKey } from './access-tokens.js';
+import { hmacKey } from './access-tokens.js';
 import type { Actor, Authenticator } from './actor.js';
+import { revokedSessionKey } from './revocation.js';
 import { mapRoles, type TmsDirectory, tmsUnavailable } from './tms-directory.js';
 
 const CLOCK_TOLERANCE_S = 30;
@@ -82,13 +83,14 @@ export class TmsAuthenticator implements Authenticator {
     const sub = payload.sub;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) throw invalid();
     const sid = typeof payload.sid === 'string' && payload.sid.length > 0 ? payload.sid : null;
-    if (sid && (await this.cache.get<boolean>(revokedSessionKey(sid)))) {
-      throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
-    }
-    const link = await this.directory.resolve(sub);
-    if (link.deactivated || (await this.cache.get<boolean>(deactivatedUserKey(link.userId)))) {
-      throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');
-    }
+    // One cache round trip when warm: the sid's revocation flag and the user's link are read in the same tick.
+    // The link holds the user's state (unknown to TMS: token_invalid; deactivated or deleted there: refused).
+    const [revoked, link] = await Promise.all([
+      sid ? this.cache.get<boolean>(revokedSessionKey(sid)) : undefined,
+      this.directory.resolve(sub),
+    ]);
+    if (link.deactivated) throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');
+    if (revoked === true) throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
     return { userId: link.userId, role: this.roleFromClaims(payload) ?? link.role, sessionId: sid };
   }
 

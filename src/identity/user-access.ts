@@ -1,6 +1,6 @@
-// Deactivating and reactivating a user (for admin tools): stored, enforced at once on every instance, announced.
+// Deactivating and reactivating a user (for admin tools): stored first, the cached state updated, announced.
 import type { AppContext } from '../context.js';
-import { clearUserDeactivated, markSessionRevoked, markUserDeactivated } from './revocation.js';
+import { clearUserDeactivated, markSessionRevoked, markUserDeactivated, tmsLinkKey } from './revocation.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 /** Sets deactivated_at, revokes every session, refuses the user's tokens at once; false when no such user. */
@@ -11,11 +11,17 @@ export async function deactivateUser(ctx: AppContext, userId: string): Promise<b
     if (!row) return undefined;
     if (!row.deactivated_at)
       await ctx.services.usersRepository.update(userId, { deactivated_at: new Date() }, trx);
-    return { families: await sessions.revokeAllForUser(userId, trx), wasActive: row.deactivated_at === null };
+    return {
+      families: await sessions.revokeAllForUser(userId, trx),
+      wasActive: row.deactivated_at === null,
+      tmsId: row.tms_user_id,
+    };
   });
   if (!result) return false;
   const ttl = ctx.config.accessTokenTtlSeconds;
-  await markUserDeactivated(ctx.cache, userId, ttl);
+  await markUserDeactivated(ctx.cache, userId);
+  // TMS mode reads the user's state from its link: the next request re-reads it from the row.
+  if (result.tmsId) await ctx.cache.delete(tmsLinkKey(result.tmsId));
   for (const family of result.families) {
     await markSessionRevoked(ctx.cache, family, ttl);
     ctx.bus.publish('session.revoked', { session_id: family, user_id: userId });
@@ -29,6 +35,7 @@ export async function reactivateUser(ctx: AppContext, userId: string): Promise<b
   const row = await ctx.services.usersRepository.update(userId, { deactivated_at: null });
   if (!row) return false;
   await clearUserDeactivated(ctx.cache, userId);
+  if (row.tms_user_id) await ctx.cache.delete(tmsLinkKey(row.tms_user_id));
   ctx.bus.publish('user.updated', { user_id: userId });
   return true;
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deactivatedUserKey, LOCAL_ISSUER, revokedSessionKey } from '../../src/identity/access-tokens.js';
+import { LOCAL_ISSUER, revokedSessionKey, userStateKey } from '../../src/identity/access-tokens.js';
 import { buildTestApp, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { closeAllSockets, connectSocket, emitWithAck, nextEvent, refusal } from '../helpers/sockets.js';
@@ -93,7 +93,7 @@ describe('socket handshake', () => {
 
   it('refuses a deactivated user with user_deactivated', async () => {
     const alice = await createUser(app);
-    await app.tma.cache.set(deactivatedUserKey(alice.user.id), true, 60);
+    await app.tma.cache.set(userStateKey(alice.user.id), 'deactivated', 60);
     expect((await refusal(app, alice.token)).code).toBe('user_deactivated');
   });
 });
