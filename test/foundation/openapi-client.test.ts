@@ -157,5 +157,5 @@ describe('a client generated from /openapi.json', () => {
       refusedCode: 'unauthenticated',
     });
     expect(outcome.listed).toEqual([expect.objectContaining({ name: 'Typed client' })]);
-  }, 30_000);
+  }, 60_000);
 });
