@@ -1,5 +1,6 @@
 // Every domain event a service publishes after commit, with its payload. Conversation events carry
 // conversation_id and seq; payloads are already the wire shapes of DESIGN.md section 7.
+import type { FileView } from '../modules/files/files.schemas.js';
 
 export interface ReactionSummary {
   emoji: string;
@@ -23,6 +24,8 @@ export interface MessageView {
   edited_at: string | null;
   deleted_at: string | null;
   reactions: ReactionSummary[];
+  /** Files of image/file/voice messages (docs/files.md); empty otherwise. */
+  attachments: FileView[];
 }
 
 export interface DomainEventMap {

@@ -41,13 +41,14 @@ export function createFilesService(ctx: Omit<AppContext, 'services'>): FilesServ
 export async function registerFiles(ctx: AppContext): Promise<FileJobs> {
   const files = ctx.services.files;
   const { messages } = ctx.services;
+  messages.useAttachments(files);
   const jobs = new FileJobs({
     db: ctx.db,
     bus: ctx.bus,
     logger: ctx.logger,
     repo: files.deps.repo,
     storage: files.deps.storage,
-    messageView: (id) => messages.repo.viewById(id, null),
+    messageView: (id) => messages.viewForMembers(id),
   });
   await ctx.jobs.define<ThumbnailJob>(THUMBNAIL_QUEUE, (job) => jobs.thumbnail(job), {
     retryLimit: 3,

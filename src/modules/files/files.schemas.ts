@@ -1,6 +1,8 @@
 // File payloads of the REST API: the file view, the upload-URL request and answer, completing an upload.
-import { type Static, Type } from 'typebox';
-import { Nullable } from '../messages/messages.schemas.js';
+import { type Static, type TSchema, Type } from 'typebox';
+
+// Local (not messages.schemas' helper): the message schemas import this file.
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const FileKindSchema = Type.Union([
   Type.Literal('image'),

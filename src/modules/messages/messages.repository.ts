@@ -61,6 +61,7 @@ export function toMessageView(row: ViewRow): MessageView {
     edited_at: row.edited_at ? row.edited_at.toISOString() : null,
     deleted_at: row.deleted_at ? row.deleted_at.toISOString() : null,
     reactions: deleted ? [] : (reactions ?? []),
+    attachments: [],
   };
 }
 

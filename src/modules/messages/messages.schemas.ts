@@ -1,6 +1,7 @@
 // Message payloads of the REST API: the message view, send/edit bodies, history and receipts.
 import { type TSchema, Type } from 'typebox';
 import { LimitQuery, SeqNumber } from '../../http/envelope.js';
+import { FileViewSchema } from '../files/files.schemas.js';
 
 export const MAX_CONTENT_LENGTH = 10_000;
 /** Schema cap before trimming: leaves room for surrounding whitespace; the exact limit applies after trim. */
@@ -45,6 +46,7 @@ export const MessageViewSchema = Type.Object(
     edited_at: Nullable(Type.String({ format: 'date-time' })),
     deleted_at: Nullable(Type.String({ format: 'date-time' })),
     reactions: Type.Array(ReactionSummarySchema),
+    attachments: Type.Array(FileViewSchema),
   },
   { $id: 'Message' },
 );
@@ -62,6 +64,10 @@ export const SendMessageBody = Type.Object(
     reply_to_id: Type.Optional(Nullable(Type.String({ format: 'uuid' }))),
     forwarded_from_id: Type.Optional(Type.String({ format: 'uuid' })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
+    /** image/file/voice messages: the sender's own ready files (docs/files.md). */
+    attachments: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 10, uniqueItems: true }),
+    ),
   },
   { additionalProperties: false },
 );

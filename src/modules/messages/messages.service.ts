@@ -26,7 +26,24 @@ export interface SendMessageInput {
   reply_to_id?: string | null;
   forwarded_from_id?: string;
   metadata?: Record<string, unknown>;
+  /** File ids for image/file/voice messages. */
+  attachments?: string[];
 }
+
+/** Message files (src/modules/files): attach in the send transaction, share on forward, views with signed URLs. */
+export interface AttachmentProvider {
+  attach(
+    trx: Transaction<DB>,
+    senderId: string,
+    messageId: string,
+    type: string,
+    fileIds: string[],
+  ): Promise<void>;
+  share(trx: Transaction<DB>, sourceMessageId: string, messageId: string): Promise<boolean>;
+  viewsFor(messageIds: readonly string[]): Promise<Map<string, MessageView['attachments']>>;
+}
+
+const FILE_TYPES: ReadonlySet<MessageType> = new Set(['image', 'file', 'voice']);
 
 export interface EditMessageInput {
   content: string;
@@ -97,6 +114,7 @@ export class MessagesService {
   readonly repo: MessagesRepository;
   private readonly contentHooks: Array<{ run: ContentHook; applies: HookFilter }> = [];
   private readonly batcher: SendBatcher;
+  private attachmentProvider: AttachmentProvider | undefined;
   /** Batched writes so far: messages / batches is the mean batch size (`/metrics`). */
   readonly sendStats = { batches: 0, messages: 0 };
 
@@ -134,6 +152,31 @@ export class MessagesService {
     this.contentHooks.push({ run: hook, applies });
   }
 
+  useAttachments(provider: AttachmentProvider): void {
+    this.attachmentProvider = provider;
+  }
+
+  /** Fills `attachments` of file messages (signed URLs); other views keep their empty list. */
+  async withAttachments<T extends MessageView | MessageView[]>(views: T): Promise<T> {
+    const list = (Array.isArray(views) ? views : [views]) as MessageView[];
+    const ids = list.filter((v) => FILE_TYPES.has(v.type) && !v.deleted_at).map((v) => v.id);
+    if (!this.attachmentProvider || ids.length === 0) return views;
+    const found = await this.attachmentProvider.viewsFor(ids);
+    for (const view of list) view.attachments = found.get(view.id) ?? [];
+    return views;
+  }
+
+  /** A message as its members see it (no per-viewer fields), attachments included; for jobs. */
+  async viewForMembers(messageId: string): Promise<MessageView | undefined> {
+    const view = await this.repo.viewById(messageId, null);
+    return view ? this.withAttachments(view) : undefined;
+  }
+
+  private requireAttachments(): AttachmentProvider {
+    if (!this.attachmentProvider) throw new Error('messages with files need the files module');
+    return this.attachmentProvider;
+  }
+
   private needsHooks(input: AppendMessageInput): boolean {
     return this.contentHooks.some((hook) => hook.applies(input.content));
   }
@@ -149,7 +192,9 @@ export class MessagesService {
   ): Promise<{ message: MessageView; created: boolean }> {
     // The common case (no reply, no forward) goes straight to the batched write, which checks membership,
     // blocks and client_id itself; anything it did not write takes the checked path for the exact answer.
-    if (!input.forwarded_from_id && !input.reply_to_id && input.content !== undefined) {
+    // Messages with files take the checked path (the files are locked and linked in its transaction).
+    const plain = !input.attachments && !FILE_TYPES.has(input.type ?? 'text');
+    if (!input.forwarded_from_id && !input.reply_to_id && input.content !== undefined && plain) {
       const type: MessageType = input.type ?? 'text';
       const content = normaliseContent(input.content, type);
       const metadata = checkMetadata(input.metadata) ?? {};
@@ -202,8 +247,15 @@ export class MessagesService {
         content = source.content;
         metadata = metadata ?? (source.metadata as Record<string, unknown>);
       }
-    } else if (content === undefined) {
+    } else if (content === undefined && !input.attachments) {
       throw new ValidationError('content is required', { field: 'content' });
+    }
+    if (input.attachments && !FILE_TYPES.has(type)) {
+      throw new ValidationError('attachments need type image, file or voice', { field: 'type' });
+    }
+    const shareFrom = input.forwarded_from_id && !input.attachments ? input.forwarded_from_id : undefined;
+    if (FILE_TYPES.has(type) && !input.attachments && !shareFrom) {
+      throw new ValidationError(`a ${type} message needs attachments`, { field: 'attachments' });
     }
     const text = normaliseContent(content, type);
     metadata = checkMetadata(metadata);
@@ -235,6 +287,11 @@ export class MessagesService {
           reply_to_id: input.reply_to_id ?? null,
           forwarded_from_id: input.forwarded_from_id ?? null,
         });
+        if (input.attachments) {
+          await this.requireAttachments().attach(trx, actor.userId, stored.id, type, input.attachments);
+        } else if (shareFrom && FILE_TYPES.has(type)) {
+          await this.requireAttachments().share(trx, shareFrom, stored.id);
+        }
         await this.runHooks(trx, {
           message_id: stored.id,
           conversation_id: conversationId,
@@ -250,7 +307,9 @@ export class MessagesService {
       if (!original) throw error;
       return this.retried(actor, conversationId, original);
     }
-    const message = (await this.repo.viewById(row.id, actor.userId)) as MessageView;
+    const message = await this.withAttachments(
+      (await this.repo.viewById(row.id, actor.userId)) as MessageView,
+    );
     this.deps.bus.publish('message.created', { message });
     return { message, created: true };
   }
@@ -259,7 +318,7 @@ export class MessagesService {
     await this.visibleMessage(actor, messageId);
     const view = await this.repo.viewById(messageId, actor.userId);
     if (!view) throw new NotFoundError('Message');
-    return view;
+    return this.withAttachments(view);
   }
 
   /** Newest first; `after_seq` pages forward (the next cursor continues after the newest returned). */
@@ -289,7 +348,7 @@ export class MessagesService {
         ? encodeCursor({ after_seq: (items[0] as MessageView).seq })
         : encodeCursor({ before_seq: (items.at(-1) as MessageView).seq });
     }
-    return { items, nextCursor };
+    return { items: await this.withAttachments(items), nextCursor };
   }
 
   async edit(actor: Actor, messageId: string, input: EditMessageInput): Promise<MessageView> {
@@ -319,7 +378,9 @@ export class MessagesService {
         message_id: messageId,
       });
     });
-    const message = (await this.repo.viewById(messageId, actor.userId)) as MessageView;
+    const message = await this.withAttachments(
+      (await this.repo.viewById(messageId, actor.userId)) as MessageView,
+    );
     this.deps.bus.publish('message.updated', { conversation_id: row.conversation_id, seq, message });
     return message;
   }
@@ -375,7 +436,9 @@ export class MessagesService {
         field: 'client_id',
       });
     }
-    const message = (await this.repo.viewById(original.id, actor.userId)) as MessageView;
+    const message = await this.withAttachments(
+      (await this.repo.viewById(original.id, actor.userId)) as MessageView,
+    );
     return { message, created: false };
   }
 }

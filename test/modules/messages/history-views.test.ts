@@ -68,6 +68,7 @@ async function expectedHistory(viewer: TestUser, conversationId: string) {
       edited_at: r.edited_at ? r.edited_at.toISOString() : null,
       deleted_at: r.deleted_at ? r.deleted_at.toISOString() : null,
       reactions: deleted ? [] : summary,
+      attachments: [],
     };
   });
 }
@@ -149,6 +150,7 @@ describe('GET /conversations/:id/messages: what each message shows', () => {
         'edited_at',
         'deleted_at',
         'reactions',
+        'attachments',
       ].sort(),
     );
   });
