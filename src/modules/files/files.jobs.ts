@@ -22,6 +22,8 @@ export interface FileJobsDeps {
   logger: Logger;
   repo: FilesRepository;
   storage: FileStorage;
+  /** FILE_RETENTION_AFTER_DELETE */
+  retentionSeconds: number;
   /** The message view (with attachments) as its members see it. */
   messageView: (messageId: string) => Promise<MessageView | undefined>;
 }
@@ -68,6 +70,7 @@ export class FileJobs {
 
   /** Removes objects first, then rows: a crash in between leaves rows the next sweep finishes. */
   async sweep(now = Date.now()): Promise<number> {
+    await this.deps.repo.scheduleDetached(this.deps.retentionSeconds);
     let removed = 0;
     for (;;) {
       const rows = await this.deps.repo.sweepable(

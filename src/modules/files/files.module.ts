@@ -48,6 +48,7 @@ export async function registerFiles(ctx: AppContext): Promise<FileJobs> {
     logger: ctx.logger,
     repo: files.deps.repo,
     storage: files.deps.storage,
+    retentionSeconds: ctx.config.storage.retentionAfterDeleteSeconds,
     messageView: (id) => messages.viewForMembers(id),
   });
   await ctx.jobs.define<ThumbnailJob>(THUMBNAIL_QUEUE, (job) => jobs.thumbnail(job), {

@@ -1,6 +1,7 @@
 // SQL for files: rows and their lifecycle, message attachments, visibility, quotas and the orphan sweeps.
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { DB, FilesTable } from '../../db/schema.js';
+import { currentMember } from '../access/current-member.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 export type FileRow = Selectable<FilesTable>;
@@ -83,7 +84,7 @@ export class FilesRepository {
       .where('a.file_id', '=', fileId)
       .where('m.deleted_at', 'is', null)
       .where('cm.user_id', '=', userId)
-      .where('cm.left_at', 'is', null)
+      .where(currentMember('cm'))
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
@@ -152,6 +153,23 @@ export class FilesRepository {
       .returning('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Backstop for scheduleDeletionFor (run after the delete's commit, so a crash can miss it): files that only
+   * deleted messages carry get their deletion time from the last of those deletions.
+   */
+  async scheduleDetached(retentionSeconds: number): Promise<number> {
+    const result = await sql`
+      UPDATE files AS f SET delete_after = d.last_deleted + make_interval(secs => ${retentionSeconds})
+      FROM (
+        SELECT a.file_id, max(m.deleted_at) AS last_deleted
+        FROM message_attachments a JOIN messages m ON m.id = a.message_id
+        GROUP BY a.file_id
+        HAVING bool_and(m.deleted_at IS NOT NULL)
+      ) AS d
+      WHERE f.id = d.file_id AND f.delete_after IS NULL`.execute(this.db);
+    return Number(result.numAffectedRows ?? 0);
   }
 
   /**

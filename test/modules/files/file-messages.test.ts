@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MessageView } from '../../../src/events/domain-events.js';
+import { SWEEP_QUEUE } from '../../../src/modules/files/files.jobs.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/factories.js';
 import { closeAllSockets, collect, connectSocket, nextEvent } from '../../helpers/sockets.js';
@@ -212,6 +213,32 @@ describe.each<Driver>(['local', 's3'])('messages with files on the %s driver', (
     );
     expect(await objectExists(file.id)).toBe(false);
     expect((await getFile(app, bob, file.id)).statusCode).toBe(404);
+  });
+
+  it('the sweep also removes files of messages deleted without the follow-up (crash after commit)', async () => {
+    const alice = await createUser(app);
+    const group = await createGroup(app, alice, []);
+    const file = await uploadReady(app, alice, await png(15, 15));
+    const sent = await sendMessage(app, alice, group.id, { type: 'image', attachments: [file.id] });
+    // As if the process died between the delete's commit and its domain event.
+    await app.tma.db
+      .updateTable('messages')
+      .set({ deleted_at: new Date() })
+      .where('id', '=', sent.id)
+      .execute();
+    await app.tma.jobs.send(SWEEP_QUEUE, {});
+    await vi.waitFor(
+      async () => {
+        const row = await app.tma.db
+          .selectFrom('files')
+          .select('id')
+          .where('id', '=', file.id)
+          .executeTakeFirst();
+        expect(row).toBeUndefined();
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+    expect(await objectExists(file.id)).toBe(false);
   });
 
   it('a member who left no longer sees the file', async () => {
