@@ -4,26 +4,21 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import type { AppContext } from './context.js';
-import { type Database, openDatabase } from './db/database.js';
+import { type AppContext, createContext } from './context.js';
+import type { Database } from './db/database.js';
 import { RateLimitedError } from './errors.js';
-import { EventBus } from './events/bus.js';
 import { registerBrowserPolicy } from './http/browser.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
-import { HealthRegistry, registerHealthRoutes } from './http/health.js';
+import { registerHealthRoutes } from './http/health.js';
 import { registerIpRateLimit } from './http/ip-rate-limit.js';
-import { AppMetrics, registerMetrics } from './http/metrics.js';
+import { registerMetrics } from './http/metrics.js';
 import { registerValidation } from './http/validation.js';
-import type { Authenticator } from './identity/actor.js';
 import { registerAuthHook } from './identity/auth-hook.js';
 import { registerIdentity } from './identity/identity.module.js';
-import { JobQueue } from './jobs/job-queue.js';
+import { registerMaintenance, startMaintenance } from './jobs/maintenance.js';
 import { createLogger, POLLED_ROUTES } from './logger.js';
 import { registerModules } from './modules/index.js';
-import { createServices, type Services } from './modules/services.js';
-import { type Cache, MemoryCache, RedisCache } from './platform/cache.js';
-import { connectRedis, settleRedis } from './platform/redis.js';
 import { createRealtime } from './realtime/server.js';
 import { VERSION } from './version.js';
 
@@ -47,54 +42,8 @@ export { createLogger };
 
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(config);
-  const closers: Array<() => Promise<void> | void> = [];
-  const database =
-    options.database ?? (await openDatabase(config, logger, { pgliteTemplate: options.pgliteTemplate }));
-  closers.push(() => database.close());
-
-  const redis = config.redisUrl
-    ? connectRedis(config.redisUrl, logger, 'main', { offlineQueue: false })
-    : undefined;
-  if (redis && !(await settleRedis(redis, 3000)))
-    logger.warn('Redis is not reachable yet: running degraded until it is');
-  if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
-  const cache: Cache = redis ? new RedisCache(redis, config.redisKeyPrefix) : new MemoryCache();
-
-  const health = new HealthRegistry();
-  health.register('database', 'critical', () => database.ping());
-  if (redis) health.register('redis', 'degraded', async () => void (await redis.ping()));
-
-  let authenticator: Authenticator | undefined;
-  const ctx: AppContext = {
-    config,
-    logger,
-    database,
-    db: database.db,
-    redis,
-    cache,
-    bus: new EventBus(logger),
-    jobs: new JobQueue({
-      db: database.db,
-      kind: database.kind,
-      logger,
-      pollIntervalMs: config.jobs.pollIntervalMs,
-      workers: config.jobs.workers,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    }),
-    health,
-    metrics: new AppMetrics(database),
-    get authenticator(): Authenticator {
-      if (!authenticator) throw new Error('authenticator used before the identity module registered it');
-      return authenticator;
-    },
-    set authenticator(value: Authenticator) {
-      authenticator = value;
-    },
-    onClose: (fn) => closers.push(fn),
-    services: undefined as unknown as Services,
-  };
-  ctx.services = createServices(ctx);
-  closers.push(() => ctx.jobs.stop());
+  const ctx = await createContext(config, { ...options, logger });
+  const { redis, health } = ctx;
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -116,15 +65,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   });
   app.decorate('tma', ctx);
 
-  app.addHook('onClose', async () => {
-    for (const close of closers.reverse()) {
-      try {
-        await close();
-      } catch (err) {
-        logger.warn({ err }, 'error while closing');
-      }
-    }
-  });
+  app.addHook('onClose', () => ctx.close());
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -178,6 +119,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerMetrics(app, ctx.metrics, config);
   await registerIdentity(app, ctx);
   await registerModules(app, ctx);
+  await registerMaintenance(ctx);
   const sends = ctx.services.messages.sendStats;
   ctx.metrics.counter(
     'tma_message_write_batches_total',
@@ -192,6 +134,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   // After the modules (services exist); drains sockets in preClose and closes before the database.
   createRealtime(app, ctx);
   await ctx.jobs.start();
+  await startMaintenance(ctx);
 
   return app;
 }

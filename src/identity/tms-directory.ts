@@ -1,12 +1,13 @@
 // TMS users as local rows: created at first sight, refreshed from profiles (cached), deactivated on demand.
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { AppContext } from '../context.js';
 import { newId } from '../db/ids.js';
 import type { DB, UserRow } from '../db/schema.js';
 import { isUniqueViolation, ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
+import { UsersRepository } from '../modules/users/users.repository.js';
 import type { Cache } from '../platform/cache.js';
 import type { Role } from './actor.js';
+import type { IdentityDeps } from './identity.js';
 import { clearUserDeactivated, markUserDeactivated } from './revocation.js';
 import { type TmsClient, TmsUnavailableError, type TmsUser } from './tms-client.js';
 
@@ -37,16 +38,15 @@ export const tmsUnavailable = () =>
 export class TmsDirectory {
   private readonly cache: Cache;
 
+  private readonly users: UsersRepository;
+
   constructor(
-    private readonly ctx: AppContext,
+    private readonly ctx: IdentityDeps,
     private readonly client: TmsClient,
     cache?: Cache,
   ) {
     this.cache = cache ?? ctx.cache;
-  }
-
-  private get users() {
-    return this.ctx.services.usersRepository;
+    this.users = new UsersRepository(ctx.db);
   }
 
   private get ttl(): number {

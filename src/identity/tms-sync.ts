@@ -1,6 +1,7 @@
-// Periodic TMS user sync (`GET /users?updated_since=`), one instance at a time through a PostgreSQL advisory lock.
+// TMS user sync (`GET /users?updated_since=`), one instance at a time through a PostgreSQL advisory lock; run
+// periodically by the maintenance schedule `maintenance-tms-sync` (src/jobs/maintenance.ts).
 import { sql } from 'kysely';
-import type { AppContext } from '../context.js';
+import type { IdentityDeps } from './identity.js';
 import { SessionsRepository } from './sessions.repository.js';
 import type { TmsClient, TmsUser } from './tms-client.js';
 import type { TmsDirectory } from './tms-directory.js';
@@ -8,8 +9,6 @@ import type { TmsDirectory } from './tms-directory.js';
 const SYNC_LOCK = 72_010_002;
 const CURSOR_KEY = 'tms:sync:cursor';
 const CURSOR_TTL_S = 30 * 86_400;
-/** The first run comes soon after start, so a new deployment has its directory quickly. */
-const FIRST_RUN_MAX_DELAY_S = 30;
 const RECEIPT_RETENTION_MS = 86_400_000;
 
 export interface SyncResult {
@@ -19,47 +18,27 @@ export interface SyncResult {
 }
 
 export class TmsSync {
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<SyncResult> | undefined;
   private stopped = false;
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly ctx: IdentityDeps,
     private readonly client: TmsClient,
     private readonly directory: TmsDirectory,
   ) {}
 
-  start(): void {
-    const interval = this.ctx.config.tms?.syncIntervalSeconds ?? 600;
-    this.schedule(Math.min(interval, FIRST_RUN_MAX_DELAY_S) * 1000, interval * 1000);
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
   }
 
-  /** One sync pass; concurrent calls share the pass in flight. */
+  /** One sync pass; concurrent calls share the pass in flight. After stop() a pass does nothing. */
   runOnce(): Promise<SyncResult> {
+    if (this.stopped) return Promise.resolve({ ran: false, applied: 0 });
     this.running ??= this.pass().finally(() => {
       this.running = undefined;
     });
     return this.running;
-  }
-
-  private schedule(delayMs: number, intervalMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(async () => {
-      try {
-        const result = await this.runOnce();
-        if (result.ran) this.ctx.logger.info({ applied: result.applied }, 'TMS sync done');
-      } catch (err) {
-        this.ctx.logger.warn({ err: { message: (err as Error).message } }, 'TMS sync failed');
-      }
-      this.schedule(intervalMs, intervalMs);
-    }, delayMs);
-    this.timer.unref();
   }
 
   private async pass(): Promise<SyncResult> {

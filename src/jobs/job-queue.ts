@@ -1,5 +1,6 @@
 // The durable job queue (pg-boss 10 on PostgreSQL or PGlite): jobs are enqueued inside business transactions,
 // so a rollback drops them and a commit keeps them; workers run in-process and stop when the app closes.
+// Periodic work runs as cron schedules: one job per period across every instance (docs/jobs.md).
 import type { Kysely, Transaction } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
@@ -43,6 +44,11 @@ export interface JobQueueOptions {
   shutdownTimeoutMs: number;
 }
 
+export interface ScheduleInfo {
+  name: string;
+  cron: string;
+}
+
 interface Registration {
   definition: QueueDefinition;
   handler: JobHandler<never>;
@@ -52,13 +58,17 @@ interface Registration {
 export class JobQueue {
   private readonly boss: PgBoss;
   private readonly queues = new Map<string, Registration>();
+  private readonly crons = new Map<string, string>();
   private state: 'idle' | 'started' | 'stopped' = 'idle';
 
   constructor(private readonly options: JobQueueOptions) {
     this.boss = new PgBoss({
       db: databaseExecutor(options.db, options.kind) as PgBoss.Db,
       schema: JOB_SCHEMA,
-      schedule: false,
+      // Only an instance that runs workers keeps time: the schedules live in the database, and pg-boss
+      // sends one job per period across every instance (a database timestamp plus a singleton key).
+      schedule: options.workers,
+      cronWorkerIntervalSeconds: Math.min(45, Math.max(1, Math.round(options.pollIntervalMs / 1000))),
       supervise: true,
       migrate: true,
       maintenanceIntervalSeconds: 120,
@@ -88,6 +98,23 @@ export class JobQueue {
     await this.boss.start();
     this.state = 'started';
     for (const [name, registration] of this.queues) await this.activate(name, registration);
+    for (const [name, cron] of this.crons) await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
+  }
+
+  /**
+   * Runs the (defined) queue `name` on a cron schedule (UTC, minute resolution): one job per period across
+   * every instance sharing the database, whichever instance's worker picks it up.
+   */
+  async schedule(name: string, cron: string): Promise<void> {
+    if (!this.queues.has(name)) throw new Error(`job queue ${name} is not defined`);
+    this.crons.set(name, cron);
+    if (this.state === 'started') await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
+  }
+
+  /** The schedules stored in the database (every instance's). */
+  async schedules(): Promise<ScheduleInfo[]> {
+    const rows = await this.boss.getSchedules();
+    return rows.map((row) => ({ name: row.name, cron: row.cron }));
   }
 
   /** Stops polling, waits for running jobs (up to the shutdown timeout); jobs left active are retried later. */

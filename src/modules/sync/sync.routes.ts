@@ -1,12 +1,10 @@
-// Catch-up endpoints: GET /conversations/{id}/events and POST /sync; also starts the event-retention pruning timer.
+// Catch-up endpoints: GET /conversations/{id}/events and POST /sync (pruning is in src/jobs/maintenance.ts).
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { decodeCursor, Envelope, encodeCursor, errors, ListEnvelope, ok, page } from '../../http/envelope.js';
 import { actorOf } from '../../identity/actor.js';
 import { EventsQuery, SyncBody } from './sync.schemas.js';
-
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 const EventSchema = Type.Object(
   {
@@ -46,22 +44,16 @@ const isAfterCursor = (v: unknown): v is { after_seq: number } =>
 export async function syncRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const service = ctx.services.sync;
 
-  const timer = setInterval(() => {
-    service.prune().then(
-      (n) => n > 0 && ctx.logger.info({ pruned: n }, 'conversation events pruned'),
-      (err: unknown) => ctx.logger.warn({ err }, 'conversation event pruning failed'),
-    );
-  }, PRUNE_INTERVAL_MS);
-  timer.unref();
-  ctx.onClose(() => clearInterval(timer));
-
   app.get<{ Params: { id: string }; Querystring: Static<typeof EventsQuery> }>(
     '/conversations/:id/events',
     {
       schema: {
         tags: ['sync'],
+        operationId: 'listConversationEvents',
         summary:
           'Every change after a seq, ascending; 410 cursor_expired when those events are no longer kept',
+        description:
+          'Messages, edits, deletions, reactions, membership and settings changes, in seq order; page with `cursor` until has_more is false.',
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
         querystring: EventsQuery,
         response: { 200: ListEnvelope(EventSchema), ...errors(400, 401, 404, 410) },
@@ -86,8 +78,11 @@ export async function syncRoutes(app: FastifyInstance, ctx: AppContext): Promise
     {
       schema: {
         tags: ['sync'],
+        operationId: 'sync',
         summary:
           'Batch catch-up: {cursors: {conversation_id: seq}}; each entry says ok, not_found or cursor_expired',
+        description:
+          'Up to 100 conversations in one call: for each, the events after the given seq (at most `limit`). memberships lists every conversation of the caller with its last_seq, so new ones are found too.',
         body: SyncBody,
         response: { 200: Envelope(SyncResultSchema), ...errors(400, 401) },
       },
