@@ -5,8 +5,8 @@ import { readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createContext, type Options, ServerMeter, wait } from '../../bench/lib/context.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createContext, type Options, ServerMeter } from '../../bench/lib/context.js';
 import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js';
 import { type PacedLoadFigures, pacedLoad } from '../../bench/lib/paced-http.js';
 import { cpuBetween, machineInfo, sampleProc } from '../../bench/lib/proc.js';
@@ -134,23 +134,34 @@ describe('process sampling', () => {
 describe('server meter', () => {
   it('counts database backends that connect during a phase and keeps those that went away', async () => {
     let backends: number[] = [];
+    // Whether a poll of the meter found a backend that had already used 0.3 s of CPU (the meter samples it
+    // right after this lookup, so it has seen at least that much).
+    let polledBusy = false;
     const target: Target = {
       kind: 'tma',
       description: 'meter test',
       urls: [],
       pids: () => [process.pid],
-      dbPids: async () => backends,
+      dbPids: async () => {
+        polledBusy ||= backends.some((pid) => (sampleProc(pid)?.cpuMicros ?? 0) > 300_000);
+        return backends;
+      },
       kill: () => undefined,
       restart: async () => undefined,
       stop: async () => undefined,
     };
     const meter = new ServerMeter(target);
     await meter.reset();
-    // A "backend" that connects after the phase started, burns CPU, is seen by the 1 s poll, then exits.
-    const busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);']);
-    backends = [busy.pid as number];
-    await wait(1300);
-    await once(busy, 'exit');
+    // A "backend" that connects after the phase started, burns CPU until the 1 s poll has seen it busy, then exits.
+    const busy = spawn(process.execPath, ['-e', 'for (;;);']);
+    const exited = once(busy, 'exit');
+    try {
+      backends = [busy.pid as number];
+      await vi.waitFor(() => expect(polledBusy).toBe(true), { timeout: 20_000, interval: 50 });
+    } finally {
+      busy.kill();
+      await exited;
+    }
     backends = [];
     const figures = await meter.read();
     expect(figures.db_cpu_seconds).toBeGreaterThan(0.2);

@@ -1,7 +1,9 @@
 // Real socket.io-client sockets against a listening app: connect with a token, wait for events, emit with ack.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import { rooms } from '../../src/realtime/protocol.js';
 
 export type ClientSocket = Socket;
 
@@ -92,16 +94,33 @@ export function collect<T = Record<string, unknown>>(socket: ClientSocket, event
   return seen;
 }
 
-/** Proves a negative: true when no `event` arrived within windowMs. */
-export async function noEvent(socket: ClientSocket, event: string, windowMs = 300): Promise<boolean> {
-  let got = false;
-  const handler = () => {
-    got = true;
-  };
-  socket.on(event, handler);
-  await new Promise((r) => setTimeout(r, windowMs));
-  socket.off(event, handler);
-  return !got;
+/**
+ * A barrier on one connection: resolves once the server has answered a request sent on it now. The server
+ * writes a connection's packets in order, so everything it emitted to this socket before it read the request
+ * has arrived by then. Proves a negative without a silence window: `collect` the event before the action,
+ * make sure the server has done whatever could emit it (the action returned, or another socket received its
+ * effect), await `barrier(socket)`, then expect nothing was collected.
+ */
+export async function barrier(socket: ClientSocket): Promise<void> {
+  // Leaving a conversation view the socket never joined: answered at once, changes nothing.
+  const ack = await emitWithAck(socket, 'leave_conversation', { conversation_id: randomUUID() });
+  if (!ack.ok) throw new Error(`the barrier was refused: ${JSON.stringify(ack.error)}`);
+}
+
+/**
+ * The same across instances: an event `origin` emits now to `userId`'s sockets reaches `socket` (on any
+ * instance) after everything `origin` emitted to it before, since the Redis adapter carries one instance's
+ * emits in order. Use it after the work on `origin` that could have emitted the unwanted event has finished.
+ */
+export async function barrierFrom(
+  origin: FastifyInstance,
+  socket: ClientSocket,
+  userId: string,
+): Promise<void> {
+  const marker = randomUUID();
+  const arrived = nextEvent<{ user_id: string }>(socket, 'user_updated', (p) => p.user_id === marker);
+  origin.realtime.fanout.emit(rooms.user(userId), 'user_updated', { user_id: marker });
+  await arrived;
 }
 
 export interface AckResult<T = unknown> {

@@ -1,6 +1,7 @@
 // The TMS simulator's own HTTP contract: users, batch, updated_since, refresh/logout and the dev endpoints.
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clockPast } from '../helpers/clock.js';
 import { startTestTms, type TmsSimulator } from '../helpers/tms.js';
 
 let sim: TmsSimulator;
@@ -32,7 +33,7 @@ describe('TMS simulator', () => {
     const all = await call('GET', '/users');
     expect(all.body.users).toHaveLength(4);
     const since = new Date().toISOString();
-    await new Promise((r) => setTimeout(r, 5));
+    await clockPast(Date.parse(since));
     const patched = await call('PATCH', '/dev/users/tms-u-4', { display_name: 'Dave D.' });
     expect(patched.body).toMatchObject({ display_name: 'Dave D.' });
     const changed = await call('GET', `/users?updated_since=${encodeURIComponent(since)}`);

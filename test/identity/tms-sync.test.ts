@@ -3,10 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usingPostgres } from '../helpers/app.js';
+import { clockPast } from '../helpers/clock.js';
 import { buildTmsApp, startTestTms, type TmsSimulator, tmsHeaders, tmsIdentity } from '../helpers/tms.js';
 
 let sim: TmsSimulator;
 let app: FastifyInstance;
+
+/** The newest updated_at the simulator has handed out: the sync cursor after a pass. */
+const latestUpdate = () => Math.max(...[...sim.users.values()].map((u) => Date.parse(u.updated_at)));
 
 beforeAll(async () => {
   sim = await startTestTms();
@@ -26,7 +30,7 @@ describe('TMS sync', () => {
     expect((await repo.findByTmsId('tms-u-1'))?.role).toBe('admin');
     expect((await repo.findByTmsId('tms-u-2'))?.last_synced_at).toBeInstanceOf(Date);
 
-    await new Promise((r) => setTimeout(r, 5)); // a later updated_at than the cursor
+    await clockPast(latestUpdate()); // a later updated_at than the cursor
     sim.updateUser('tms-u-2', { display_name: 'Robert Builder' });
     const updates: string[] = [];
     const off = app.tma.bus.subscribe('user.updated', (e) => void updates.push(e.user_id));
@@ -47,7 +51,7 @@ describe('TMS sync', () => {
   it('deactivates users TMS marks inactive, refusing their tokens', async () => {
     const headers = await tmsHeaders(sim, 'tms-u-4');
     expect((await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers })).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 5));
+    await clockPast(latestUpdate());
     sim.updateUser('tms-u-4', { active: false });
     const deactivated: string[] = [];
     const off = app.tma.bus.subscribe('user.deactivated', (e) => void deactivated.push(e.user_id));
@@ -66,8 +70,9 @@ describe('TMS sync', () => {
     expect(sim.calls.get('GET /users')).toBe(calls + 1);
   });
 
-  if (usingPostgres) {
-    it('skips the pass while another instance holds the advisory lock (PostgreSQL)', async () => {
+  it.runIf(usingPostgres)(
+    'skips the pass while another instance holds the advisory lock (needs PostgreSQL: TEST_DATABASE_URL)',
+    async () => {
       const other = new pg.Client({ connectionString: app.tma.config.databaseUrl });
       await other.connect();
       try {
@@ -78,10 +83,6 @@ describe('TMS sync', () => {
       } finally {
         await other.end();
       }
-    });
-  } else {
-    console.info(
-      '[tests] TMS sync lock contention runs only with TEST_DATABASE_URL (PGlite has one session)',
-    );
-  }
+    },
+  );
 });

@@ -254,8 +254,9 @@ describe('webhooks without a configured secret', () => {
   });
 });
 
-if (usingPostgres && usingRedis) {
-  describe('two TMS-mode instances sharing PostgreSQL and Redis', () => {
+describe.runIf(usingPostgres && usingRedis)(
+  'two TMS-mode instances sharing PostgreSQL and Redis (needs TEST_DATABASE_URL and TEST_REDIS_URL)',
+  () => {
     let a: FastifyInstance;
     let b: FastifyInstance;
     beforeAll(async () => {
@@ -301,9 +302,5 @@ if (usingPostgres && usingRedis) {
       });
       expect(fresh.statusCode).toBe(200);
     });
-  });
-} else {
-  console.info(
-    '[tests] identity: the two-instance TMS suite runs only with TEST_DATABASE_URL and TEST_REDIS_URL',
-  );
-}
+  },
+);

@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView } from '../../src/events/domain-events.js';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../helpers/factories.js';
 import { closeAllSockets, collect, connectSocket, emitWithAck, nextEvent } from '../helpers/sockets.js';
-import { createGroup, deleteRest, editRest, sendRest } from './fixtures.js';
+import { deleteRest, editRest } from './fixtures.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -47,19 +47,19 @@ async function history(user: TestUser, conversationId: string): Promise<MessageV
 
 describe('catch-up after a disconnect', () => {
   it('syncs 100 messages, edits and deletes: every event once, in order, ending at the server state', async () => {
-    const conversationId = await createGroup(app, alice, [bob]);
-    await sendRest(app, alice, conversationId, 'before the gap');
+    const conversationId = (await createGroup(app, alice, [bob])).id;
+    await sendMessage(app, alice, conversationId, 'before the gap');
 
     // Bob is live, learns the current seq, then goes away.
     const away = await connectSocket(app, bob.token);
     const live = nextEvent<MessageView>(away, 'new_message');
-    const last = await sendRest(app, alice, conversationId, 'last one bob saw live');
+    const last = await sendMessage(app, alice, conversationId, 'last one bob saw live');
     const cursor = (await live).seq;
     expect(cursor).toBe(last.seq);
     away.close();
 
     const sent: MessageView[] = [];
-    for (let i = 0; i < 100; i++) sent.push(await sendRest(app, alice, conversationId, `missed ${i}`));
+    for (let i = 0; i < 100; i++) sent.push(await sendMessage(app, alice, conversationId, `missed ${i}`));
     for (const m of sent.slice(0, 5)) await editRest(app, alice, m.id, `${m.content} (edited)`);
     for (const m of sent.slice(95)) await deleteRest(app, alice, m.id);
     await editRest(app, alice, last.id, 'edited while away');
@@ -115,7 +115,7 @@ describe('catch-up after a disconnect', () => {
 
   it('reports a conversation the user is not in as not_found and rejects malformed cursors', async () => {
     const carol = await createUser(app);
-    const conversationId = await createGroup(app, alice, [bob]);
+    const conversationId = (await createGroup(app, alice, [bob])).id;
     const c = await connectSocket(app, carol.token);
     const ack = await emitWithAck<{ conversations: SyncEntry[] }>(c, 'sync', {
       cursors: { [conversationId]: 0 },

@@ -1,8 +1,9 @@
-// REST shortcuts for realtime tests: groups, messages, edits, members; each asserts the call succeeded.
-import { randomUUID } from 'node:crypto';
+// Realtime test fixtures: REST shortcuts (edits, deletes, members, events; each asserts the call succeeded) and
+// views of the server side (presence work, sockets per user) to wait on.
 import type { FastifyInstance } from 'fastify';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { MessageView } from '../../src/events/domain-events.js';
+import { rooms } from '../../src/realtime/protocol.js';
 import type { TestUser } from '../helpers/factories.js';
 
 async function call<T>(
@@ -20,31 +21,6 @@ async function call<T>(
   });
   expect(res.statusCode, res.body).toBeLessThan(300);
   return (res.json() as { data: T }).data;
-}
-
-export async function createGroup(
-  app: FastifyInstance,
-  owner: TestUser,
-  members: TestUser[],
-): Promise<string> {
-  const conversation = await call<{ id: string }>(app, owner, 'POST', '/conversations', {
-    type: 'group',
-    name: 'Team',
-    member_ids: members.map((m) => m.user.id),
-  });
-  return conversation.id;
-}
-
-export function sendRest(
-  app: FastifyInstance,
-  user: TestUser,
-  conversationId: string,
-  content: string,
-): Promise<MessageView> {
-  return call(app, user, 'POST', `/conversations/${conversationId}/messages`, {
-    content,
-    client_id: randomUUID(),
-  });
 }
 
 export function editRest(app: FastifyInstance, user: TestUser, messageId: string, content: string) {
@@ -74,4 +50,35 @@ export function eventsAfter(app: FastifyInstance, user: TestUser, conversationId
   return call<
     Array<{ seq: number; type: string; message_id: string | null; payload: Record<string, unknown> }>
   >(app, user, 'GET', `/conversations/${conversationId}/events?after_seq=${afterSeq}&limit=100`);
+}
+
+/**
+ * Follows the presence work `app` starts for each connection and disconnection (the store update, then the
+ * announcement to contacts, if any), so a test can wait for it to finish before proving it announced nothing.
+ * Returns `settled(kind, userId, count)`: resolves once `count` such calls for `userId` were made and their
+ * work has finished. The spies go with `vi.restoreAllMocks()`.
+ */
+export function watchPresence(
+  app: FastifyInstance,
+): (kind: 'connected' | 'disconnected', userId: string, count?: number) => Promise<void> {
+  const { presence } = app.realtime;
+  const spies = {
+    connected: vi.spyOn(presence, 'connected'),
+    disconnected: vi.spyOn(presence, 'disconnected'),
+  };
+  return async (kind, userId, count = 1) => {
+    const spy = spies[kind];
+    const work = () =>
+      spy.mock.calls.flatMap((args, i) => (args[0] === userId ? [spy.mock.results[i]?.value] : []));
+    await vi.waitFor(() => expect(work().length).toBeGreaterThanOrEqual(count), {
+      timeout: 5000,
+      interval: 10,
+    });
+    await Promise.all(work());
+  };
+}
+
+/** How many /messaging sockets of `user` this instance holds (its user room), as the server sees it. */
+export function serverSockets(app: FastifyInstance, user: TestUser): number {
+  return app.realtime.io.of('/messaging').adapter.rooms.get(rooms.user(user.user.id))?.size ?? 0;
 }

@@ -6,9 +6,8 @@ import { connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../helpers/factories.js';
 import { closeAllSockets, connectSocket, connectWs, listen, nextEvent } from '../helpers/sockets.js';
-import { createGroup, sendRest } from './fixtures.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -130,14 +129,14 @@ async function stillServing(conversationId: string, listener: Awaited<ReturnType
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   expect(health.status).toBe(200);
   const arrived = nextEvent(listener, 'new_message');
-  const sent = await sendRest(app, alice, conversationId, 'still here');
+  const sent = await sendMessage(app, alice, conversationId, 'still here');
   expect((await arrived).id).toBe(sent.id);
 }
 
 describe('malformed WebSocket frames', () => {
   for (const { name, bytes, code } of MALFORMED) {
     it(`/ws before authentication: ${name} closes that connection (${code}); the process lives`, async () => {
-      const conversationId = await createGroup(app, alice, [bob]);
+      const conversationId = (await createGroup(app, alice, [bob])).id;
       const listener = await connectSocket(app, bob.token);
       const before = await app.inject({ method: 'GET', url: '/metrics' });
       const socket = await rawUpgrade('/ws');
@@ -151,7 +150,7 @@ describe('malformed WebSocket frames', () => {
     });
 
     it(`/ws after authentication: ${name} closes that connection (${code}); the process lives`, async () => {
-      const conversationId = await createGroup(app, alice, [bob]);
+      const conversationId = (await createGroup(app, alice, [bob])).id;
       const listener = await connectSocket(app, bob.token);
       const socket = await rawUpgrade('/ws', { Authorization: `Bearer ${alice.token}` });
       const closed = closeCode(socket);
@@ -162,7 +161,7 @@ describe('malformed WebSocket frames', () => {
     });
 
     it(`/socket.io/: ${name} closes that connection; the process lives`, async () => {
-      const conversationId = await createGroup(app, alice, [bob]);
+      const conversationId = (await createGroup(app, alice, [bob])).id;
       const listener = await connectSocket(app, bob.token);
       const socket = await rawUpgrade('/socket.io/?EIO=4&transport=websocket');
       const closed = closeCode(socket);
@@ -174,7 +173,7 @@ describe('malformed WebSocket frames', () => {
   }
 
   it('a /ws client that sent garbage is gone while its neighbours on /ws keep receiving', async () => {
-    const conversationId = await createGroup(app, alice, [bob]);
+    const conversationId = (await createGroup(app, alice, [bob])).id;
     const listener = await connectSocket(app, bob.token);
     const neighbour = await connectWs(app, { token: bob.token });
     await neighbour.next('ready');

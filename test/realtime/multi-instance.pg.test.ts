@@ -1,18 +1,20 @@
 // Two app instances sharing PostgreSQL and Redis: every realtime path crosses from one to the other.
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MessageView } from '../../src/events/domain-events.js';
 import { buildTestApp, sharedBackends } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../helpers/factories.js';
 import {
+  barrier,
+  barrierFrom,
   closeAllSockets,
+  collect,
   connectSocket,
   connectWs,
   emitWithAck,
   nextEvent,
-  noEvent,
 } from '../helpers/sockets.js';
-import { addMembers, createGroup, removeMember, sendRest } from './fixtures.js';
+import { addMembers, removeMember, watchPresence } from './fixtures.js';
 
 describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
   let one: FastifyInstance;
@@ -27,9 +29,12 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
     one = await buildTestApp({ TYPING_EXPIRE_MS: '5000' }, shared);
     two = await buildTestApp({ TYPING_EXPIRE_MS: '5000' }, shared);
     [alice, bob, carol] = await Promise.all([createUser(one), createUser(one), createUser(one)]);
-    conversationId = await createGroup(one, alice, [bob]);
+    conversationId = (await createGroup(one, alice, [bob])).id;
   });
-  afterEach(() => closeAllSockets());
+  afterEach(() => {
+    closeAllSockets();
+    vi.restoreAllMocks();
+  });
   afterAll(async () => {
     await Promise.all([one?.close(), two?.close()]);
   });
@@ -41,9 +46,9 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
       connectSocket(one, alice.token),
     ]);
     const outsider = await connectSocket(two, carol.token);
-    const silent = noEvent(outsider, 'new_message', 500);
+    const leaked = collect(outsider, 'new_message');
     const rest = Promise.all([b1, b2].map((s) => nextEvent<MessageView>(s, 'new_message')));
-    const sent = await sendRest(one, alice, conversationId, 'across instances');
+    const sent = await sendMessage(one, alice, conversationId, 'across instances');
     for (const got of await rest) expect(got).toMatchObject({ id: sent.id, seq: sent.seq });
 
     const live = nextEvent<MessageView>(b1, 'new_message');
@@ -52,7 +57,9 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
       content: 'socket across instances',
     });
     expect((await live).id).toBe(ack.data?.message.id);
-    expect(await silent).toBe(true);
+    // Bob's devices on the same instance have both, so that instance has emitted both.
+    await barrier(outsider);
+    expect(leaked).toEqual([]);
   });
 
   it('carries typing to viewers on the other instance', async () => {
@@ -71,16 +78,21 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
     const dave = await createUser(one);
     const erin = await createUser(one);
     await createGroup(one, dave, [erin]);
+    const [settledOne, settledTwo] = [watchPresence(one), watchPresence(two)];
     const watcher = await connectSocket(two, erin.token);
     const online = nextEvent(watcher, 'user_online', (p) => p.user_id === dave.user.id);
     const d1 = await connectSocket(one, dave.token);
     await online;
-    const noRepeat = noEvent(watcher, 'user_online', 300);
+    const repeated = collect(watcher, 'user_online');
     const d2 = await connectSocket(two, dave.token);
-    expect(await noRepeat).toBe(true);
-    const stillOnline = noEvent(watcher, 'user_offline', 300);
+    await settledTwo('connected', dave.user.id);
+    await barrierFrom(two, watcher, erin.user.id);
+    expect(repeated).toEqual([]);
+    const wentOffline = collect(watcher, 'user_offline');
     d1.close();
-    expect(await stillOnline).toBe(true);
+    await settledOne('disconnected', dave.user.id);
+    await barrierFrom(one, watcher, erin.user.id);
+    expect(wentOffline).toEqual([]);
     const query = await emitWithAck<Array<{ online: boolean }>>(watcher, 'presence', {
       user_ids: [dave.user.id],
     });
@@ -91,7 +103,7 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
   });
 
   it('carries read receipts across instances', async () => {
-    const sent = await sendRest(one, alice, conversationId, 'read across');
+    const sent = await sendMessage(one, alice, conversationId, 'read across');
     const a = await connectSocket(one, alice.token);
     const b = await connectSocket(two, bob.token);
     const status = nextEvent(
@@ -106,20 +118,24 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
   });
 
   it('moves sockets on the other instance when membership changes', async () => {
-    const group = await createGroup(one, alice, [bob]);
-    const c = await connectSocket(two, carol.token);
+    const group = (await createGroup(one, alice, [bob])).id;
+    const [b, c] = await Promise.all([connectSocket(two, bob.token), connectSocket(two, carol.token)]);
     const added = nextEvent(c, 'member_added');
     await addMembers(one, alice, group, [carol]);
     await added;
     const message = nextEvent<MessageView>(c, 'new_message', (m) => m.content === 'welcome');
-    await sendRest(one, alice, group, 'welcome');
+    await sendMessage(one, alice, group, 'welcome');
     await message;
     const removed = nextEvent(c, 'member_removed');
     await removeMember(one, alice, group, carol);
     await removed;
-    const silent = noEvent(c, 'new_message', 500);
-    await sendRest(one, alice, group, 'after removal');
-    expect(await silent).toBe(true);
+    const leaked = collect(c, 'new_message');
+    const delivered = nextEvent<MessageView>(b, 'new_message', (m) => m.content === 'after removal');
+    await sendMessage(one, alice, group, 'after removal');
+    // Bob's socket on the same instance has it, so that instance has emitted it.
+    await delivered;
+    await barrier(c);
+    expect(leaked).toEqual([]);
   });
 
   it('disconnects a revoked session on every instance', async () => {
@@ -134,7 +150,7 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
   it('reaches /ws clients on the other instance', async () => {
     const { ws, next } = await connectWs(two, { token: bob.token });
     await next('ready');
-    const sent = await sendRest(one, alice, conversationId, 'to plain ws elsewhere');
+    const sent = await sendMessage(one, alice, conversationId, 'to plain ws elsewhere');
     let frame = await next('new_message');
     while ((frame.data as { id: string }).id !== sent.id) frame = await next('new_message');
     expect(frame.data).toMatchObject({ seq: sent.seq });
@@ -143,7 +159,7 @@ describe('two instances (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
 
   it('counts the send_message limit per user across instances', async () => {
     const dave = await createUser(one);
-    const group = await createGroup(one, dave, [bob]);
+    const group = (await createGroup(one, dave, [bob])).id;
     const [s1, s2] = await Promise.all([connectSocket(one, dave.token), connectSocket(two, dave.token)]);
     const acks = await Promise.all(
       Array.from({ length: 11 }, (_, i) =>

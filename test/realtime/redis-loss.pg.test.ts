@@ -8,9 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView } from '../../src/events/domain-events.js';
 import { buildTestApp, sharedBackends } from '../helpers/app.js';
-import { createUser } from '../helpers/factories.js';
+import { createGroup, createUser, sendMessage } from '../helpers/factories.js';
 import { closeAllSockets, connectSocket, emitWithAck, nextEvent } from '../helpers/sockets.js';
-import { createGroup, sendRest } from './fixtures.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -77,7 +76,7 @@ describe('losing Redis (needs TEST_DATABASE_URL, TEST_REDIS_URL and a redis-serv
     const alice = await createUser(one);
     const bob = await createUser(one);
     const frank = await createUser(one);
-    const conversationId = await createGroup(one, alice, [bob, frank]);
+    const conversationId = (await createGroup(one, alice, [bob, frank])).id;
     const sender = await connectSocket(one, alice.token);
     const local = await connectSocket(one, bob.token);
     const remote = await connectSocket(two, bob.token);
@@ -85,7 +84,7 @@ describe('losing Redis (needs TEST_DATABASE_URL, TEST_REDIS_URL and a redis-serv
     const daveSocket = await connectSocket(one, dave.token);
 
     const before = nextEvent<MessageView>(remote, 'new_message');
-    await sendRest(one, alice, conversationId, 'with redis');
+    await sendMessage(one, alice, conversationId, 'with redis');
     expect((await before).content).toBe('with redis');
     expect(await readiness(one)).toEqual({ statusCode: 200, status: 'ok' });
 
@@ -107,7 +106,7 @@ describe('losing Redis (needs TEST_DATABASE_URL, TEST_REDIS_URL and a redis-serv
       (m) => m.content === 'rest without redis',
       30_000,
     );
-    const stored = await sendRest(one, alice, conversationId, 'rest without redis');
+    const stored = await sendMessage(one, alice, conversationId, 'rest without redis');
     expect((await rest).id).toBe(stored.id);
     const typing = nextEvent(local, 'user_typing');
     await emitWithAck(local, 'join_conversation', { conversation_id: conversationId });

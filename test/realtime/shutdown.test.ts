@@ -1,7 +1,7 @@
 // Graceful shutdown: in-flight socket sends are stored and acknowledged, then sockets are told to reconnect.
 import { describe, expect, it } from 'vitest';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser } from '../helpers/factories.js';
+import { createGroup, createUser } from '../helpers/factories.js';
 import {
   type AckResult,
   closeAllSockets,
@@ -10,14 +10,13 @@ import {
   emitWithAck,
   nextEvent,
 } from '../helpers/sockets.js';
-import { createGroup } from './fixtures.js';
 
 describe('graceful shutdown', () => {
   it('stores in-flight sends, announces the restart and closes the transport so clients reconnect', async () => {
     const app = await buildTestApp();
     const alice = await createUser(app);
     const bob = await createUser(app);
-    const conversationId = await createGroup(app, alice, [bob]);
+    const conversationId = (await createGroup(app, alice, [bob])).id;
     const socket = await connectSocket(app, alice.token);
     const { ws, next } = await connectWs(app, { token: bob.token });
     await next('ready');
@@ -64,7 +63,7 @@ describe('GET /metrics', () => {
     try {
       const alice = await createUser(app);
       const bob = await createUser(app);
-      const conversationId = await createGroup(app, alice, [bob]);
+      const conversationId = (await createGroup(app, alice, [bob])).id;
       const socket = await connectSocket(app, alice.token);
       await connectSocket(app, bob.token, '/calls');
       const arrived = nextEvent(socket, 'new_message');

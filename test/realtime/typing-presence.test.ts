@@ -1,10 +1,17 @@
 // Typing (viewers only, throttled, expiring), presence (devices, privacy, query) and read receipts over sockets.
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
-import { closeAllSockets, connectSocket, emitWithAck, nextEvent, noEvent } from '../helpers/sockets.js';
-import { createGroup, sendRest } from './fixtures.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../helpers/factories.js';
+import {
+  barrier,
+  closeAllSockets,
+  collect,
+  connectSocket,
+  emitWithAck,
+  nextEvent,
+} from '../helpers/sockets.js';
+import { serverSockets, watchPresence } from './fixtures.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -13,11 +20,16 @@ let carol: TestUser;
 let conversationId: string;
 
 beforeAll(async () => {
-  app = await buildTestApp({ TYPING_EXPIRE_MS: '700', TYPING_THROTTLE_MS: '2000' });
+  // Neither the expiry nor the throttle window can run out during a test here: both are tested on their own
+  // (typing-tracker.test.ts with fake timers, 'typing expiry' below end to end).
+  app = await buildTestApp({ TYPING_EXPIRE_MS: '60000', TYPING_THROTTLE_MS: '60000' });
   [alice, bob, carol] = await Promise.all([createUser(app), createUser(app), createUser(app)]);
-  conversationId = await createGroup(app, alice, [bob, carol]);
+  conversationId = (await createGroup(app, alice, [bob, carol])).id;
 });
-afterEach(() => closeAllSockets());
+afterEach(() => {
+  closeAllSockets();
+  vi.restoreAllMocks();
+});
 afterAll(async () => {
   await app.close();
 });
@@ -25,7 +37,7 @@ afterAll(async () => {
 type Typing = { conversation_id: string; user_id: string; typing: boolean };
 
 describe('typing', () => {
-  it('reaches viewers only, is throttled, and stops by itself', async () => {
+  it('reaches viewers only and is throttled', async () => {
     const a = await connectSocket(app, alice.token);
     const viewer = await connectSocket(app, bob.token);
     const notViewing = await connectSocket(app, carol.token);
@@ -34,19 +46,23 @@ describe('typing', () => {
     );
 
     const started = nextEvent<Typing>(viewer, 'user_typing');
-    const silent = noEvent(notViewing, 'user_typing', 400);
+    const leaked = collect(notViewing, 'user_typing');
     expect(await emitWithAck(a, 'typing_start', { conversation_id: conversationId })).toMatchObject({
       ok: true,
       data: { throttled: false },
     });
     expect(await started).toEqual({ conversation_id: conversationId, user_id: alice.user.id, typing: true });
-    expect(await silent).toBe(true);
 
+    const seen = collect<Typing>(viewer, 'user_typing');
     const again = await emitWithAck(a, 'typing_start', { conversation_id: conversationId });
     expect(again).toMatchObject({ ok: true, data: { throttled: true } });
+    await Promise.all([barrier(notViewing), barrier(viewer)]);
+    expect(leaked).toEqual([]);
+    expect(seen).toEqual([]);
 
-    const stopped = await nextEvent<Typing>(viewer, 'user_typing', (t) => !t.typing, 3000);
-    expect(stopped.user_id).toBe(alice.user.id);
+    const stopped = nextEvent<Typing>(viewer, 'user_typing');
+    await emitWithAck(a, 'typing_stop', { conversation_id: conversationId });
+    expect(await stopped).toEqual({ conversation_id: conversationId, user_id: alice.user.id, typing: false });
   });
 
   it('typing_stop ends it at once; leave_conversation stops delivery', async () => {
@@ -61,10 +77,11 @@ describe('typing', () => {
     expect((await stopped).typing).toBe(false);
 
     await emitWithAck(viewer, 'leave_conversation', { conversation_id: conversationId });
-    const silent = noEvent(viewer, 'user_typing', 300);
+    const leaked = collect(viewer, 'user_typing');
     await emitWithAck(a, 'typing_start', { conversation_id: conversationId });
-    expect(await silent).toBe(true);
     await emitWithAck(a, 'typing_stop', { conversation_id: conversationId });
+    await barrier(viewer);
+    expect(leaked).toEqual([]);
   });
 
   it("stops when the typist's last socket goes away, not before", async () => {
@@ -75,9 +92,12 @@ describe('typing', () => {
     const started = nextEvent<Typing>(viewer, 'user_typing');
     await emitWithAck(a1, 'typing_start', { conversation_id: conversationId });
     await started;
-    const notYet = noEvent(viewer, 'user_typing', 200);
+    const notYet = collect(viewer, 'user_typing');
     a2.close();
-    expect(await notYet).toBe(true);
+    // The server runs its disconnect handling as it drops the socket from alice's room.
+    await vi.waitFor(() => expect(serverSockets(app, alice)).toBe(1), { timeout: 5000, interval: 10 });
+    await barrier(viewer);
+    expect(notYet).toEqual([]);
     const stopped = nextEvent<Typing>(viewer, 'user_typing');
     a1.close();
     expect(await stopped).toMatchObject({ user_id: alice.user.id, typing: false });
@@ -91,23 +111,53 @@ describe('typing', () => {
   });
 });
 
+describe('typing expiry', () => {
+  let quick: FastifyInstance;
+  beforeAll(async () => {
+    quick = await buildTestApp({ TYPING_EXPIRE_MS: '500' });
+  });
+  afterAll(async () => {
+    await quick.close();
+  });
+
+  it('sends typing: false by itself once TYPING_EXPIRE_MS passes without a new typing_start', async () => {
+    const [typist, viewer] = await Promise.all([createUser(quick), createUser(quick)]);
+    const { id } = await createGroup(quick, typist, [viewer]);
+    const [t, v] = await Promise.all([
+      connectSocket(quick, typist.token),
+      connectSocket(quick, viewer.token),
+    ]);
+    await emitWithAck(v, 'join_conversation', { conversation_id: id });
+    const started = nextEvent<Typing>(v, 'user_typing');
+    await emitWithAck(t, 'typing_start', { conversation_id: id });
+    expect((await started).typing).toBe(true);
+    const stopped = await nextEvent<Typing>(v, 'user_typing', () => true, 10_000);
+    expect(stopped).toEqual({ conversation_id: id, user_id: typist.user.id, typing: false });
+  });
+});
+
 describe('presence', () => {
   it('goes online with the first device and offline with the last, with last_seen_at', async () => {
     const dave = await createUser(app);
     const erin = await createUser(app);
     await createGroup(app, dave, [erin]);
+    const settled = watchPresence(app);
     const watcher = await connectSocket(app, erin.token);
     const online = nextEvent(watcher, 'user_online', (p) => p.user_id === dave.user.id);
     const d1 = await connectSocket(app, dave.token);
     expect(await online).toEqual({ user_id: dave.user.id, last_seen_at: null });
 
-    const noRepeat = noEvent(watcher, 'user_online', 300);
+    const repeated = collect(watcher, 'user_online');
     const d2 = await connectSocket(app, dave.token);
-    expect(await noRepeat).toBe(true);
+    await settled('connected', dave.user.id, 2);
+    await barrier(watcher);
+    expect(repeated).toEqual([]);
 
-    const stillOnline = noEvent(watcher, 'user_offline', 300);
+    const wentOffline = collect(watcher, 'user_offline');
     d1.close();
-    expect(await stillOnline).toBe(true);
+    await settled('disconnected', dave.user.id);
+    await barrier(watcher);
+    expect(wentOffline).toEqual([]);
 
     const offline = nextEvent<{ user_id: string; last_seen_at: string }>(watcher, 'user_offline');
     d2.close();
@@ -122,10 +172,13 @@ describe('presence', () => {
     const hidden = await createUser(app, { settings: { privacy: { online: false } } });
     const erin = await createUser(app);
     await createGroup(app, hidden, [erin]);
+    const settled = watchPresence(app);
     const watcher = await connectSocket(app, erin.token);
-    const silent = noEvent(watcher, 'user_online', 400);
+    const announced = collect(watcher, 'user_online');
     const h = await connectSocket(app, hidden.token);
-    expect(await silent).toBe(true);
+    await settled('connected', hidden.user.id);
+    await barrier(watcher);
+    expect(announced).toEqual([]);
     const ack = await emitWithAck<Array<{ online: boolean }>>(watcher, 'presence', {
       user_ids: [hidden.user.id],
     });
@@ -136,10 +189,13 @@ describe('presence', () => {
   it('does not announce presence to strangers', async () => {
     const dave = await createUser(app);
     const stranger = await createUser(app);
+    const settled = watchPresence(app);
     const s = await connectSocket(app, stranger.token);
-    const silent = noEvent(s, 'user_online', 400);
+    const announced = collect(s, 'user_online');
     await connectSocket(app, dave.token);
-    expect(await silent).toBe(true);
+    await settled('connected', dave.user.id);
+    await barrier(s);
+    expect(announced).toEqual([]);
   });
 
   it('answers the presence query for contacts only', async () => {
@@ -166,7 +222,7 @@ describe('presence', () => {
 
 describe('receipts', () => {
   it('message_read moves the watermark for everyone in the conversation', async () => {
-    const sent = await sendRest(app, alice, conversationId, 'read me');
+    const sent = await sendMessage(app, alice, conversationId, 'read me');
     const a = await connectSocket(app, alice.token);
     const b = await connectSocket(app, bob.token);
     const status = nextEvent(a, 'message_status', (p) => p.user_id === bob.user.id);
@@ -181,7 +237,7 @@ describe('receipts', () => {
   });
 
   it('message_delivered moves only the delivered watermark', async () => {
-    const sent = await sendRest(app, alice, conversationId, 'deliver me');
+    const sent = await sendMessage(app, alice, conversationId, 'deliver me');
     const a = await connectSocket(app, alice.token);
     const c = await connectSocket(app, carol.token);
     const status = nextEvent(a, 'message_status', (p) => p.user_id === carol.user.id);
@@ -192,8 +248,8 @@ describe('receipts', () => {
 
   it('hides read_seq from others when the reader hides read receipts', async () => {
     const shy = await createUser(app, { settings: { privacy: { read_receipts: false } } });
-    const group = await createGroup(app, alice, [shy]);
-    const sent = await sendRest(app, alice, group, 'did you read it?');
+    const group = (await createGroup(app, alice, [shy])).id;
+    const sent = await sendMessage(app, alice, group, 'did you read it?');
     const a = await connectSocket(app, alice.token);
     const own = await connectSocket(app, shy.token);
     const s = await connectSocket(app, shy.token);

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView } from '../../src/events/domain-events.js';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../helpers/factories.js';
 import {
   closeAllSockets,
   connectSocket,
@@ -13,7 +13,7 @@ import {
   listen,
   nextEvent,
 } from '../helpers/sockets.js';
-import { addMembers, createGroup, sendRest } from './fixtures.js';
+import { addMembers } from './fixtures.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -33,10 +33,10 @@ const closed = (ws: { once: (ev: 'close', fn: (code: number) => void) => void })
 
 describe('/ws', () => {
   it('authenticates by header and delivers new_message in the JSON envelope', async () => {
-    const conversationId = await createGroup(app, alice, [bob]);
+    const conversationId = (await createGroup(app, alice, [bob])).id;
     const { ws, next } = await connectWs(app, { token: bob.token });
     expect((await next('ready')).data).toEqual({ user_id: bob.user.id });
-    const sent = await sendRest(app, alice, conversationId, 'to the plain socket');
+    const sent = await sendMessage(app, alice, conversationId, 'to the plain socket');
     const frame = await next('new_message');
     expect(frame.data).toMatchObject({ id: sent.id, seq: sent.seq, conversation_id: conversationId });
     ws.close();
@@ -44,7 +44,7 @@ describe('/ws', () => {
 
   it('authenticates by a first auth message, answers ping, joins and follows membership moves', async () => {
     const carol = await createUser(app);
-    const conversationId = await createGroup(app, alice, [bob]);
+    const conversationId = (await createGroup(app, alice, [bob])).id;
     const { ws, next } = await connectWs(app);
     ws.send(JSON.stringify({ type: 'auth', token: carol.token }));
     await next('ready');
@@ -58,7 +58,7 @@ describe('/ws', () => {
     expect((await next('member_added')).data).toMatchObject({ user_ids: [carol.user.id] });
     ws.send(JSON.stringify({ type: 'join_conversation', id: 2, data: { conversation_id: conversationId } }));
     expect(await next('ack')).toMatchObject({ id: 2, ok: true });
-    const sent = await sendRest(app, alice, conversationId, 'hi carol');
+    const sent = await sendMessage(app, alice, conversationId, 'hi carol');
     let frame = await next('new_message');
     // System messages about the membership change may come first.
     while ((frame.data as { id: string }).id !== sent.id) frame = await next('new_message');
@@ -79,7 +79,7 @@ describe('/ws', () => {
   });
 
   it('carries the Socket.IO client events: send_message, typing, receipts, sync, presence', async () => {
-    const conversationId = await createGroup(app, alice, [bob]);
+    const conversationId = (await createGroup(app, alice, [bob])).id;
     const viewer = await connectSocket(app, alice.token);
     await emitWithAck(viewer, 'join_conversation', { conversation_id: conversationId });
     const { ws, next } = await connectWs(app, { token: bob.token });

@@ -2,9 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, sharedBackends } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../helpers/factories.js';
 import { connectWs } from '../helpers/sockets.js';
-import { createGroup, sendRest } from './fixtures.js';
 
 const wsShares = (app: FastifyInstance) => {
   const nsp = app.realtime.io.of('/messaging');
@@ -23,7 +22,7 @@ describe('/ws fan-out between instances (needs TEST_DATABASE_URL and TEST_REDIS_
     shared = await sharedBackends();
     one = await buildTestApp({}, shared);
     [alice, bob] = await Promise.all([createUser(one), createUser(one)]);
-    conversationId = await createGroup(one, alice, [bob]);
+    conversationId = (await createGroup(one, alice, [bob])).id;
   });
   afterAll(async () => {
     await Promise.all([one?.close(), two?.close()]);
@@ -34,7 +33,7 @@ describe('/ws fan-out between instances (needs TEST_DATABASE_URL and TEST_REDIS_
     await vi.waitFor(
       async () => {
         const spy = wsShares(one);
-        await sendRest(one, alice, conversationId, 'alone?');
+        await sendMessage(one, alice, conversationId, 'alone?');
         const calls = spy.mock.calls.filter(([event]) => event === 'tma:ws');
         spy.mockRestore();
         expect(calls).toEqual([]);
@@ -47,7 +46,7 @@ describe('/ws fan-out between instances (needs TEST_DATABASE_URL and TEST_REDIS_
     await vi.waitFor(
       async () => {
         const spy = wsShares(one);
-        await sendRest(one, alice, conversationId, 'shared?');
+        await sendMessage(one, alice, conversationId, 'shared?');
         const calls = spy.mock.calls.filter(([event]) => event === 'tma:ws');
         spy.mockRestore();
         expect(calls.length).toBeGreaterThan(0);
@@ -56,7 +55,7 @@ describe('/ws fan-out between instances (needs TEST_DATABASE_URL and TEST_REDIS_
     );
     const { ws, next } = await connectWs(two, { token: bob.token });
     await next('ready');
-    const sent = await sendRest(one, alice, conversationId, 'to a /ws client on the other instance');
+    const sent = await sendMessage(one, alice, conversationId, 'to a /ws client on the other instance');
     let frame = await next('new_message');
     while ((frame.data as { id: string }).id !== sent.id) frame = await next('new_message');
     expect(frame.data).toMatchObject({ seq: sent.seq, content: 'to a /ws client on the other instance' });

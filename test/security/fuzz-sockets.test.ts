@@ -11,7 +11,7 @@ import {
   WatermarkPayload,
 } from '../../src/realtime/protocol.js';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, type TestUser } from '../helpers/factories.js';
 import {
   type ClientSocket,
   closeAllSockets,
@@ -19,7 +19,6 @@ import {
   connectWs,
   emitWithAck,
 } from '../helpers/sockets.js';
-import { createGroup } from '../realtime/fixtures.js';
 import { arbitraryFor, FUZZ_RUNS, hostileString, type JsonSchema } from './fuzz-helpers.js';
 
 let app: FastifyInstance;
@@ -30,7 +29,7 @@ let conversationId: string;
 beforeAll(async () => {
   app = await buildTestApp({ SOCKET_MESSAGES_PER_SECOND: '10000' });
   [alice, bob] = await Promise.all([createUser(app), createUser(app)]);
-  conversationId = await createGroup(app, alice, [bob]);
+  conversationId = (await createGroup(app, alice, [bob])).id;
 });
 afterAll(async () => {
   closeAllSockets();

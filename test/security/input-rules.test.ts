@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createGroup, createUser, type TestUser } from '../helpers/factories.js';
 import {
   type ClientSocket,
   closeAllSockets,
@@ -12,7 +12,6 @@ import {
   connectWs,
   emitWithAck,
 } from '../helpers/sockets.js';
-import { createGroup } from '../realtime/fixtures.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -25,7 +24,7 @@ let frameId = 0;
 beforeAll(async () => {
   app = await buildTestApp();
   [alice, bob] = await Promise.all([createUser(app), createUser(app)]);
-  conversationId = await createGroup(app, alice, [bob]);
+  conversationId = (await createGroup(app, alice, [bob])).id;
   socket = await connectSocket(app, alice.token);
   ws = await connectWs(app, { token: alice.token });
   await ws.next('ready');

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, countQueries, createGroup, openDm, sendText } from './messaging-helpers.js';
+import { createDm, createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call, countQueries } from './messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -112,11 +112,11 @@ describe('GET /conversations: what each item shows', () => {
       createUser(app),
     ]);
     // A group with history: own, others', deleted and system messages, reactions, a member who left.
-    const g = await createGroup(app, a, [b, c, d], 'busy');
-    const m1 = await sendText(app, a, g.id, 'one');
-    await sendText(app, b, g.id, 'two');
-    const m3 = await sendText(app, c, g.id, 'three, deleted');
-    await sendText(app, c, g.id, 'four');
+    const g = await createGroup(app, a, [b, c, d], { name: 'busy' });
+    const m1 = await sendMessage(app, a, g.id, 'one');
+    await sendMessage(app, b, g.id, 'two');
+    const m3 = await sendMessage(app, c, g.id, 'three, deleted');
+    await sendMessage(app, c, g.id, 'four');
     expect((await call(app, c, 'DELETE', `/messages/${m3.id}`)).statusCode).toBe(200);
     expect((await call(app, d, 'DELETE', `/conversations/${g.id}/members/${d.user.id}`)).statusCode).toBe(
       200,
@@ -138,14 +138,14 @@ describe('GET /conversations: what each item shows', () => {
     await call(app, c, 'PUT', `/conversations/${g.id}/mute`, { forever: true });
 
     // A group whose newest message is a tombstone, a DM without messages, a group with one message.
-    const tomb = await createGroup(app, b, [a], 'tomb');
-    await sendText(app, a, tomb.id, 'kept');
-    const gone = await sendText(app, b, tomb.id, 'gone');
+    const tomb = await createGroup(app, b, [a], { name: 'tomb' });
+    await sendMessage(app, a, tomb.id, 'kept');
+    const gone = await sendMessage(app, b, tomb.id, 'gone');
     await react(a, gone.id, '👀');
     await call(app, b, 'DELETE', `/messages/${gone.id}`);
-    const dm = await openDm(app, a, c);
-    const quiet = await createGroup(app, c, [a, b], 'quiet');
-    await sendText(app, c, quiet.id, 'hi');
+    const dm = await createDm(app, a, c);
+    const quiet = await createGroup(app, c, [a, b], { name: 'quiet' });
+    await sendMessage(app, c, quiet.id, 'hi');
 
     for (const [viewer, expectedIds] of [
       [a, [quiet.id, dm.id, tomb.id, g.id]],
@@ -196,7 +196,7 @@ describe('GET /conversations: what each item shows', () => {
   });
 
   it('writes member join times as Date#toISOString() does, whatever their microseconds', async () => {
-    const g = await createGroup(app, alice, [bob, carol, dave], 'times');
+    const g = await createGroup(app, alice, [bob, carol, dave], { name: 'times' });
     const times: Record<string, string> = {
       [alice.user.id]: '2026-01-02 03:04:05.999999+00',
       [bob.user.id]: '2026-01-02 03:04:05.0005+00',
@@ -228,7 +228,7 @@ describe('GET /conversations: order and pages', () => {
   it('pages through equal activity times by id, without gaps or repeats, at any page size', async () => {
     const u = await createUser(app);
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await createGroup(app, u, [bob], `p${i}`)).id);
+    for (let i = 0; i < 7; i++) ids.push((await createGroup(app, u, [bob], { name: `p${i}` })).id);
     // Four share one activity time (ties broken by id, descending), one is older, two newer.
     const at = (iso: string) => sql<Date>`${iso}::timestamptz`;
     for (const [i, when] of [
@@ -259,7 +259,7 @@ describe('GET /conversations: order and pages', () => {
 
   it('leaves out conversations the caller left and shows the ones they came back to', async () => {
     const u = await createUser(app);
-    const g = await createGroup(app, alice, [u], 'comeback');
+    const g = await createGroup(app, alice, [u], { name: 'comeback' });
     await call(app, u, 'DELETE', `/conversations/${g.id}/members/${u.user.id}`);
     expect((await call(app, u, 'GET', '/conversations')).json().data).toEqual([]);
     await call(app, alice, 'POST', `/conversations/${g.id}/members`, { member_ids: [u.user.id] });
@@ -271,8 +271,8 @@ describe('GET /conversations: order and pages', () => {
   it('answers a page of any size with one SQL statement', async () => {
     const u = await createUser(app);
     for (let i = 0; i < 12; i++) {
-      const g = await createGroup(app, u, [bob, carol], `q${i}`);
-      await sendText(app, bob, g.id, 'x');
+      const g = await createGroup(app, u, [bob, carol], { name: `q${i}` });
+      await sendMessage(app, bob, g.id, 'x');
     }
     for (const url of ['/conversations?limit=100', '/conversations?limit=5']) {
       const queries = await countQueries(app, async () => {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, countQueries, createGroup, openDm, sendText } from './messaging-helpers.js';
+import { createDm, createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call, countQueries } from './messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -215,10 +215,10 @@ describe('GET /conversations', () => {
   it('lists by last activity with last message, unread count and members, paginated', async () => {
     const u = await createUser(app);
     const groups = [];
-    for (let i = 0; i < 4; i++) groups.push(await createGroup(app, alice, [u], `g${i}`));
+    for (let i = 0; i < 4; i++) groups.push(await createGroup(app, alice, [u], { name: `g${i}` }));
     // Activity: g1 newest, then g3; g0 and g2 keep their creation order.
-    await sendText(app, alice, (groups[3] as { id: string }).id, 'hello 3');
-    await sendText(app, alice, (groups[1] as { id: string }).id, 'hello 1');
+    await sendMessage(app, alice, (groups[3] as { id: string }).id, 'hello 3');
+    await sendMessage(app, alice, (groups[1] as { id: string }).id, 'hello 1');
     const first = await call(app, u, 'GET', '/conversations?limit=3');
     expect(first.statusCode).toBe(200);
     const body = first.json();
@@ -236,12 +236,12 @@ describe('GET /conversations', () => {
     const small = await createUser(app);
     const large = await createUser(app);
     for (let i = 0; i < 2; i++) {
-      const g = await createGroup(app, small, [bob], `s${i}`);
-      await sendText(app, bob, g.id, 'x');
+      const g = await createGroup(app, small, [bob], { name: `s${i}` });
+      await sendMessage(app, bob, g.id, 'x');
     }
     for (let i = 0; i < 30; i++) {
-      const g = await createGroup(app, large, [bob, carol], `l${i}`);
-      await sendText(app, bob, g.id, 'x');
+      const g = await createGroup(app, large, [bob, carol], { name: `l${i}` });
+      await sendMessage(app, bob, g.id, 'x');
     }
     const q1 = await countQueries(app, async () => {
       const res = await call(app, small, 'GET', '/conversations?limit=100');
@@ -277,7 +277,7 @@ describe('GET /conversations/:id', () => {
 
 describe('PATCH /conversations/:id', () => {
   it('renames a group (admin): a conversation.updated event and a system message', async () => {
-    const g = await createGroup(app, alice, [bob], 'Old');
+    const g = await createGroup(app, alice, [bob], { name: 'Old' });
     const res = await call(app, alice, 'PATCH', `/conversations/${g.id}`, {
       name: 'New',
       avatar_url: 'https://x/a.png',
@@ -299,7 +299,7 @@ describe('PATCH /conversations/:id', () => {
     expect(member.statusCode).toBe(403);
     expect(member.json().error.code).toBe('admin_required');
     expect((await call(app, carol, 'PATCH', `/conversations/${g.id}`, { name: 'x' })).statusCode).toBe(404);
-    const dm = await openDm(app, alice, carol);
+    const dm = await createDm(app, alice, carol);
     const notGroup = await call(app, alice, 'PATCH', `/conversations/${dm.id}`, { name: 'x' });
     expect(notGroup.statusCode).toBe(422);
     expect(notGroup.json().error.code).toBe('not_a_group');
@@ -313,7 +313,7 @@ describe('PATCH /conversations/:id', () => {
 describe('members', () => {
   it('adds members (admin) with joined_seq, a member.added event and a system message', async () => {
     const g = await createGroup(app, alice, [bob]);
-    await sendText(app, bob, g.id, 'before carol');
+    await sendMessage(app, bob, g.id, 'before carol');
     const res = await call(app, alice, 'POST', `/conversations/${g.id}/members`, {
       member_ids: [carol.user.id, bob.user.id],
     });
@@ -438,7 +438,7 @@ describe('members', () => {
   });
 
   it('DMs cannot be left (422 not_a_group)', async () => {
-    const dm = await openDm(app, bob, carol);
+    const dm = await createDm(app, bob, carol);
     const res = await call(app, bob, 'DELETE', `/conversations/${dm.id}/members/${bob.user.id}`);
     expect(res.statusCode).toBe(422);
   });

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventName } from '../../../src/events/bus.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, openDm, sendText } from './messaging-helpers.js';
+import { createDm, createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call } from './messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -49,7 +49,7 @@ afterAll(async () => {
 
 describe('domain events', () => {
   it('conversation.created for a new DM only (not for get-or-create of an existing one)', async () => {
-    const first = await record(() => openDm(app, alice, carol));
+    const first = await record(() => createDm(app, alice, carol));
     expect(first).toEqual([
       [
         'conversation.created',
@@ -60,7 +60,7 @@ describe('domain events', () => {
         },
       ],
     ]);
-    expect(await record(() => openDm(app, carol, alice))).toEqual([]);
+    expect(await record(() => createDm(app, carol, alice))).toEqual([]);
   });
 
   it('membership and settings changes publish their events with the seqs of their event rows', async () => {
@@ -144,7 +144,7 @@ describe('content hooks', () => {
       calls.push(`${written.kind}:${row?.content}`);
       if (fail) throw new Error('hook failed');
     });
-    const m = await sendText(app, alice, g.id, 'hooked');
+    const m = await sendMessage(app, alice, g.id, 'hooked');
     await call(app, alice, 'PATCH', `/messages/${m.id}`, { content: 'hooked again' });
     expect(calls).toEqual(['created:hooked', 'edited:hooked again']);
     fail = true;

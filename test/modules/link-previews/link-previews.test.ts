@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../../src/db/ids.js';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { fetchPage, LinkFetchError } from '../../../src/modules/link-previews/link-fetcher.js';
@@ -11,7 +11,7 @@ import { LinkPreviewsRepository } from '../../../src/modules/link-previews/link-
 import { firstUrl, LinkPreviewsService } from '../../../src/modules/link-previews/link-previews.service.js';
 import { MessagesRepository } from '../../../src/modules/messages/messages.repository.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
 
 let server: Server;
 let port: number;
@@ -70,25 +70,20 @@ function startServer(): Promise<void> {
   return new Promise((resolve) => server.listen(0, () => resolve()));
 }
 
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Polls `check` until it answers something (the preview job runs on its own schedule). */
+function until<T>(check: () => Promise<T | undefined>, timeout = 15_000): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await check();
+      if (value === undefined) throw new Error('condition not met yet');
+      return value;
+    },
+    { timeout, interval: 50 },
+  );
 }
 
-async function send(content: string): Promise<{ id: string; seq: number }> {
-  const res = await app.inject({
-    method: 'POST',
-    url: `/api/v1/conversations/${conversationId}/messages`,
-    headers: alice.headers,
-    payload: { content },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.json().data;
+function send(content: string): Promise<{ id: string; seq: number }> {
+  return sendMessage(app, alice, conversationId, content);
 }
 
 /** Waits for the job to settle the URL in the cache; answers the cached status. */
@@ -118,13 +113,7 @@ beforeAll(async () => {
   });
   alice = await createUser(app);
   bob = await createUser(app);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/v1/conversations',
-    headers: alice.headers,
-    payload: { type: 'group', name: 'Links', member_ids: [bob.user.id] },
-  });
-  conversationId = res.json().data.id;
+  conversationId = (await createGroup(app, alice, [bob], { name: 'Links' })).id;
 });
 afterAll(async () => {
   await app.close();

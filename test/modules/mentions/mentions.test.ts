@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMentions } from '../../../src/modules/mentions/mentions.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, openDm, sendText } from '../conversations/messaging-helpers.js';
+import { createDm, createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let admin: TestUser;
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('mentions', () => {
   it('resolves @username of members (any case, trailing punctuation) into metadata.mentions', async () => {
-    const message = await sendText(
+    const message = await sendMessage(
       app,
       admin,
       group.id,
@@ -39,14 +39,15 @@ describe('mentions', () => {
   });
 
   it('leaves out the sender, e-mail addresses and messages without mentions', async () => {
-    const self = await sendText(app, bob, group.id, 'note to @bob.smith; mail ann@example.com');
+    const self = await sendMessage(app, bob, group.id, 'note to @bob.smith; mail ann@example.com');
     expect((await call(app, bob, 'GET', `/messages/${self.id}`)).json().data.metadata).toEqual({});
-    const plain = await sendText(app, bob, group.id, 'nothing here');
+    const plain = await sendMessage(app, bob, group.id, 'nothing here');
     expect((await call(app, bob, 'GET', `/messages/${plain.id}`)).json().data.metadata).toEqual({});
   });
 
   it('ignores mentions the client put in metadata when the text mentions someone', async () => {
-    const message = await sendText(app, bob, group.id, 'hey @carol_c', {
+    const message = await sendMessage(app, bob, group.id, {
+      content: 'hey @carol_c',
       metadata: { mentions: [outsider.user.id], mention_all: true, topic: 'kept' },
     });
     const metadata = (await call(app, bob, 'GET', `/messages/${message.id}`)).json().data.metadata;
@@ -54,24 +55,24 @@ describe('mentions', () => {
   });
 
   it('sets mention_all for @all from a group admin only', async () => {
-    const fromAdmin = await sendText(app, admin, group.id, '@all meeting at 3');
+    const fromAdmin = await sendMessage(app, admin, group.id, '@all meeting at 3');
     expect((await call(app, bob, 'GET', `/messages/${fromAdmin.id}`)).json().data.metadata).toEqual({
       mention_all: true,
     });
-    const fromMember = await sendText(app, bob, group.id, '@all look');
+    const fromMember = await sendMessage(app, bob, group.id, '@all look');
     expect((await call(app, bob, 'GET', `/messages/${fromMember.id}`)).json().data.metadata).toEqual({});
   });
 
   it('ignores @all in a DM but resolves the partner', async () => {
-    const dm = await openDm(app, bob, carol);
-    const message = await sendText(app, bob, dm.id, '@all @carol_c hi');
+    const dm = await createDm(app, bob, carol);
+    const message = await sendMessage(app, bob, dm.id, '@all @carol_c hi');
     expect((await call(app, carol, 'GET', `/messages/${message.id}`)).json().data.metadata).toEqual({
       mentions: [carol.user.id],
     });
   });
 
   it('recomputes mentions on edit', async () => {
-    const message = await sendText(app, admin, group.id, 'cc @bob.smith');
+    const message = await sendMessage(app, admin, group.id, 'cc @bob.smith');
     const edited = await call(app, admin, 'PATCH', `/messages/${message.id}`, { content: 'cc @carol_c' });
     expect(edited.statusCode).toBe(200);
     expect(edited.json().data.metadata.mentions).toEqual([carol.user.id]);
@@ -84,7 +85,7 @@ describe('mentions', () => {
     try {
       const [a, b] = await Promise.all([createUser(open), createUser(open)]);
       const room = await createGroup(open, a, [b]);
-      const message = await sendText(open, b, room.id, 'hey @all');
+      const message = await sendMessage(open, b, room.id, 'hey @all');
       expect((await call(open, a, 'GET', `/messages/${message.id}`)).json().data.metadata).toEqual({
         mention_all: true,
       });

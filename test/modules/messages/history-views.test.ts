@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, countQueries, createGroup, sendText } from '../conversations/messaging-helpers.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call, countQueries } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -75,14 +75,14 @@ async function expectedHistory(viewer: TestUser, conversationId: string) {
 
 describe('GET /conversations/:id/messages: what each message shows', () => {
   it('matches the tables for every viewer: content, edits, tombstones, replies, reaction summaries', async () => {
-    const g = await createGroup(app, alice, [bob, carol], 'history');
-    const first = await sendText(app, alice, g.id, 'first');
-    const reply = await sendText(app, bob, g.id, 'a reply', { reply_to_id: first.id });
-    const edited = await sendText(app, carol, g.id, 'typo');
+    const g = await createGroup(app, alice, [bob, carol], { name: 'history' });
+    const first = await sendMessage(app, alice, g.id, 'first');
+    const reply = await sendMessage(app, bob, g.id, { content: 'a reply', reply_to_id: first.id });
+    const edited = await sendMessage(app, carol, g.id, 'typo');
     expect((await call(app, carol, 'PATCH', `/messages/${edited.id}`, { content: 'fixed' })).statusCode).toBe(
       200,
     );
-    const gone = await sendText(app, bob, g.id, 'regret');
+    const gone = await sendMessage(app, bob, g.id, 'regret');
     await react(alice, gone.id, '😮');
     expect((await call(app, bob, 'DELETE', `/messages/${gone.id}`)).statusCode).toBe(200);
     await call(app, alice, 'PATCH', `/conversations/${g.id}`, { name: 'history, renamed' });
@@ -156,9 +156,9 @@ describe('GET /conversations/:id/messages: what each message shows', () => {
   });
 
   it('pages back and forward over the same views, with one statement for the page', async () => {
-    const g = await createGroup(app, alice, [bob], 'pages');
+    const g = await createGroup(app, alice, [bob], { name: 'pages' });
     for (let i = 0; i < 9; i++) {
-      const m = await sendText(app, i % 2 ? alice : bob, g.id, `m${i}`);
+      const m = await sendMessage(app, i % 2 ? alice : bob, g.id, `m${i}`);
       if (i % 3 === 0) await react(alice, m.id, '👍');
     }
     const expected = await expectedHistory(bob, g.id);

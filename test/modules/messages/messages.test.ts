@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, countQueries, createGroup, openDm, sendText } from '../conversations/messaging-helpers.js';
+import { createDm, createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call, countQueries } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -88,7 +88,7 @@ describe('POST /conversations/:id/messages', () => {
 
   it('gives 50 parallel sends seqs 1..50 with no gap or duplicate; a client_id retry returns the original (200)', async () => {
     const [x, y] = await Promise.all([createUser(app), createUser(app)]);
-    const dm = await openDm(app, x, y);
+    const dm = await createDm(app, x, y);
     const ids = Array.from({ length: 50 }, () => randomUUID());
     const results = await Promise.all(
       ids.map((client_id, i) =>
@@ -126,7 +126,7 @@ describe('POST /conversations/:id/messages', () => {
   it('refuses a client_id already used in another conversation (409 client_id_conflict)', async () => {
     const other = await createGroup(app, alice, [bob]);
     const client_id = randomUUID();
-    await sendText(app, alice, group.id, 'first', { client_id });
+    await sendMessage(app, alice, group.id, { content: 'first', client_id });
     const res = await call(app, alice, 'POST', `/conversations/${other.id}/messages`, {
       content: 'x',
       client_id,
@@ -175,12 +175,12 @@ describe('POST /conversations/:id/messages', () => {
   });
 
   it('accepts exactly 10,000 characters after trimming', async () => {
-    const m = await sendText(app, alice, group.id, 'y'.repeat(10_000));
+    const m = await sendMessage(app, alice, group.id, 'y'.repeat(10_000));
     expect(m.content).toHaveLength(10_000);
     // Counted after trimming, in characters (code points), not UTF-16 units.
-    const padded = await sendText(app, alice, group.id, `  ${'z'.repeat(10_000)}  `);
+    const padded = await sendMessage(app, alice, group.id, `  ${'z'.repeat(10_000)}  `);
     expect(padded.content).toHaveLength(10_000);
-    const emoji = await sendText(app, alice, group.id, '😀'.repeat(10_000));
+    const emoji = await sendMessage(app, alice, group.id, '😀'.repeat(10_000));
     expect([...(emoji.content ?? '')]).toHaveLength(10_000);
     const tooMany = await call(app, alice, 'POST', `/conversations/${group.id}/messages`, {
       content: '😀'.repeat(10_001),
@@ -199,7 +199,7 @@ describe('POST /conversations/:id/messages', () => {
 
   it('refuses writing in a DM after a block either way (403 blocked); shared groups still work', async () => {
     const [x, y] = await Promise.all([createUser(app), createUser(app)]);
-    const dm = await openDm(app, x, y);
+    const dm = await createDm(app, x, y);
     const shared = await createGroup(app, x, [y]);
     await app.tma.db
       .insertInto('user_blocks')
@@ -210,14 +210,14 @@ describe('POST /conversations/:id/messages', () => {
       expect(res.statusCode).toBe(403);
       expect(res.json().error.code).toBe('blocked');
     }
-    await sendText(app, y, shared.id, 'still visible in the group');
+    await sendMessage(app, y, shared.id, 'still visible in the group');
     const history = (await call(app, x, 'GET', `/conversations/${shared.id}/messages`)).json().data;
     expect(history[0].content).toBe('still visible in the group');
   });
 
   it('replies within the same conversation only (422 invalid_reply)', async () => {
-    const original = await sendText(app, alice, group.id, 'question');
-    const reply = await sendText(app, bob, group.id, 'answer', { reply_to_id: original.id });
+    const original = await sendMessage(app, alice, group.id, 'question');
+    const reply = await sendMessage(app, bob, group.id, { content: 'answer', reply_to_id: original.id });
     expect(reply).toMatchObject({ reply_to_id: original.id });
     const elsewhere = await createGroup(app, alice, [bob]);
     const res = await call(app, bob, 'POST', `/conversations/${elsewhere.id}/messages`, {
@@ -234,7 +234,7 @@ describe('POST /conversations/:id/messages', () => {
   });
 
   it('forwards a message into another conversation of the caller, copying its content', async () => {
-    const source = await sendText(app, alice, group.id, 'worth sharing');
+    const source = await sendMessage(app, alice, group.id, 'worth sharing');
     const target = await createGroup(app, bob, [carol]);
     const res = await call(app, bob, 'POST', `/conversations/${target.id}/messages`, {
       forwarded_from_id: source.id,
@@ -252,7 +252,7 @@ describe('POST /conversations/:id/messages', () => {
     });
     expect(intoOther.statusCode).toBe(404);
     // A message the caller cannot see: 404.
-    const hidden = await sendText(app, carol, notMine.id, 'private');
+    const hidden = await sendMessage(app, carol, notMine.id, 'private');
     const leak = await call(app, bob, 'POST', `/conversations/${target.id}/messages`, {
       forwarded_from_id: hidden.id,
     });
@@ -264,7 +264,7 @@ describe('GET /conversations/:id/messages', () => {
   let g: { id: string };
   beforeAll(async () => {
     g = await createGroup(app, alice, [bob]);
-    for (let i = 1; i <= 7; i++) await sendText(app, i % 2 ? alice : bob, g.id, `m${i}`);
+    for (let i = 1; i <= 7; i++) await sendMessage(app, i % 2 ? alice : bob, g.id, `m${i}`);
   });
 
   it('pages back newest first with before_seq cursors', async () => {
@@ -307,7 +307,7 @@ describe('GET /conversations/:id/messages', () => {
 
   it('runs the same number of queries for 2 and 100 messages', async () => {
     const big = await createGroup(app, alice, [bob]);
-    for (let i = 0; i < 100; i++) await sendText(app, alice, big.id, `b${i}`);
+    for (let i = 0; i < 100; i++) await sendMessage(app, alice, big.id, `b${i}`);
     const small = await countQueries(app, async () => {
       expect(
         (await call(app, bob, 'GET', `/conversations/${g.id}/messages?limit=2`)).json().data,
@@ -337,14 +337,14 @@ describe('GET /conversations/:id/messages', () => {
 
 describe('GET/PATCH/DELETE /messages/:id', () => {
   it('gets a message for members only', async () => {
-    const m = await sendText(app, alice, group.id, 'read me');
+    const m = await sendMessage(app, alice, group.id, 'read me');
     expect((await call(app, bob, 'GET', `/messages/${m.id}`)).json().data.content).toBe('read me');
     expect((await call(app, carol, 'GET', `/messages/${m.id}`)).statusCode).toBe(404);
     expect((await call(app, bob, 'GET', `/messages/${randomUUID()}`)).statusCode).toBe(404);
   });
 
   it('edits own messages: new seq, edited_at set, message.updated published', async () => {
-    const m = await sendText(app, alice, group.id, 'typo');
+    const m = await sendMessage(app, alice, group.id, 'typo');
     const seen: DomainEventMap['message.updated'][] = [];
     const off = app.tma.bus.subscribe('message.updated', (e) => {
       seen.push(e);
@@ -359,7 +359,7 @@ describe('GET/PATCH/DELETE /messages/:id', () => {
   });
 
   it('refuses editing others (403 not_author), empty content (400), outsiders (404) and after the window (403)', async () => {
-    const m = await sendText(app, alice, group.id, 'mine');
+    const m = await sendMessage(app, alice, group.id, 'mine');
     const other = await call(app, bob, 'PATCH', `/messages/${m.id}`, { content: 'x' });
     expect(other.statusCode).toBe(403);
     expect(other.json().error.code).toBe('not_author');
@@ -378,7 +378,7 @@ describe('GET/PATCH/DELETE /messages/:id', () => {
   });
 
   it('deletes own messages as tombstones; group admins may delete any; members may not', async () => {
-    const mine = await sendText(app, bob, group.id, 'oops');
+    const mine = await sendMessage(app, bob, group.id, 'oops');
     const seen: DomainEventMap['message.deleted'][] = [];
     const off = app.tma.bus.subscribe('message.deleted', (e) => {
       seen.push(e);
@@ -395,10 +395,10 @@ describe('GET/PATCH/DELETE /messages/:id', () => {
     const editDeleted = await call(app, bob, 'PATCH', `/messages/${mine.id}`, { content: 'x' });
     expect(editDeleted.statusCode).toBe(422);
 
-    const alices = await sendText(app, alice, group.id, 'admin message');
+    const alices = await sendMessage(app, alice, group.id, 'admin message');
     const byMember = await call(app, bob, 'DELETE', `/messages/${alices.id}`);
     expect(byMember.statusCode).toBe(403);
-    const bobs = await sendText(app, bob, group.id, 'moderate me');
+    const bobs = await sendMessage(app, bob, group.id, 'moderate me');
     expect((await call(app, alice, 'DELETE', `/messages/${bobs.id}`)).statusCode).toBe(200);
     expect((await call(app, carol, 'DELETE', `/messages/${bobs.id}`)).statusCode).toBe(404);
     // The tombstone keeps its place in history.
@@ -411,8 +411,8 @@ describe('GET/PATCH/DELETE /messages/:id', () => {
   });
 
   it('in a DM, only the author may delete', async () => {
-    const dm = await openDm(app, alice, carol);
-    const m = await sendText(app, alice, dm.id, 'dm');
+    const dm = await createDm(app, alice, carol);
+    const m = await sendMessage(app, alice, dm.id, 'dm');
     expect((await call(app, carol, 'DELETE', `/messages/${m.id}`)).statusCode).toBe(403);
   });
 });

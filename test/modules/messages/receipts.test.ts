@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, sendText } from '../conversations/messaging-helpers.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -33,10 +33,10 @@ const unread = async (user: TestUser, id: string) =>
 describe('POST /conversations/:id/read and /delivered', () => {
   it('moves watermarks forward only, and unread counts follow them', async () => {
     const g = await createGroup(app, alice, [bob]);
-    const m1 = await sendText(app, alice, g.id, 'one');
-    await sendText(app, alice, g.id, 'two');
-    const m3 = await sendText(app, alice, g.id, 'three');
-    await sendText(app, bob, g.id, 'own messages never count');
+    const m1 = await sendMessage(app, alice, g.id, 'one');
+    await sendMessage(app, alice, g.id, 'two');
+    const m3 = await sendMessage(app, alice, g.id, 'three');
+    await sendMessage(app, bob, g.id, 'own messages never count');
     expect(await unread(bob, g.id)).toBe(3);
     expect(await unread(alice, g.id)).toBe(1);
 
@@ -64,19 +64,19 @@ describe('POST /conversations/:id/read and /delivered', () => {
 
   it('clamps a seq beyond last_seq to last_seq; read implies delivered', async () => {
     const g = await createGroup(app, alice, [bob]);
-    await sendText(app, alice, g.id, 'a');
-    await sendText(app, alice, g.id, 'b');
+    await sendMessage(app, alice, g.id, 'a');
+    await sendMessage(app, alice, g.id, 'b');
     const res = await call(app, bob, 'POST', `/conversations/${g.id}/read`, { seq: 1000 });
     expect(res.json().data).toEqual({ conversation_id: g.id, delivered_seq: 2, read_seq: 2 });
     expect(await unread(bob, g.id)).toBe(0);
-    await sendText(app, alice, g.id, 'c');
+    await sendMessage(app, alice, g.id, 'c');
     expect(await unread(bob, g.id)).toBe(1);
   });
 
   it('does not count deleted messages as unread', async () => {
     const g = await createGroup(app, alice, [bob]);
-    const m = await sendText(app, alice, g.id, 'gone soon');
-    await sendText(app, alice, g.id, 'stays');
+    const m = await sendMessage(app, alice, g.id, 'gone soon');
+    await sendMessage(app, alice, g.id, 'stays');
     await call(app, alice, 'DELETE', `/messages/${m.id}`);
     expect(await unread(bob, g.id)).toBe(1);
   });
@@ -100,7 +100,7 @@ describe('POST /conversations/:id/read and /delivered', () => {
 describe('GET /messages/:id/receipts', () => {
   it('derives sent / delivered / read per member from the watermarks', async () => {
     const g = await createGroup(app, alice, [bob, carol]);
-    const m = await sendText(app, alice, g.id, 'status?');
+    const m = await sendMessage(app, alice, g.id, 'status?');
     const initial = (await call(app, alice, 'GET', `/messages/${m.id}/receipts`)).json().data;
     expect(initial).toEqual([
       { user_id: bob.user.id, status: 'sent', at: null },
@@ -115,7 +115,7 @@ describe('GET /messages/:id/receipts', () => {
 
   it('shows a member with read receipts off as delivered to others, never read', async () => {
     const g = await createGroup(app, alice, [shy]);
-    const m = await sendText(app, alice, g.id, 'did you read this?');
+    const m = await sendMessage(app, alice, g.id, 'did you read this?');
     const seen: DomainEventMap['receipt.updated'][] = [];
     const off = app.tma.bus.subscribe('receipt.updated', (e) => {
       seen.push(e);
@@ -131,7 +131,7 @@ describe('GET /messages/:id/receipts', () => {
 
   it('answers 404 to non-members and unknown messages', async () => {
     const g = await createGroup(app, alice, [bob]);
-    const m = await sendText(app, alice, g.id, 'x');
+    const m = await sendMessage(app, alice, g.id, 'x');
     expect((await call(app, outsider, 'GET', `/messages/${m.id}/receipts`)).statusCode).toBe(404);
     expect((await call(app, bob, 'GET', `/messages/${randomUUID()}/receipts`)).statusCode).toBe(404);
   });

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepared } from '../../../src/db/prepared.js';
 import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
 import { buildTestApp, sharedBackends } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { createGroup } from '../conversations/messaging-helpers.js';
+import { createGroup, createUser, type TestUser } from '../../helpers/factories.js';
 
 describe('batched sends from two instances (needs TEST_DATABASE_URL)', () => {
   let one: FastifyInstance;

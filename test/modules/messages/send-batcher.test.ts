@@ -7,8 +7,8 @@ import type { MessageType } from '../../../src/db/schema.js';
 import type { AppendMessageInput } from '../../../src/modules/messages/append-message.js';
 import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, openDm } from '../conversations/messaging-helpers.js';
+import { createDm, createGroup, createUser, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -86,7 +86,7 @@ describe('sends under concurrency (batched writes)', () => {
   it('answers each message of a mixed burst as it would alone: 201, 404, 403 blocked, 200 retry, 400', async () => {
     const group = await createGroup(app, alice, [bob]);
     const [x, y] = await Promise.all([createUser(app), createUser(app)]);
-    const dm = await openDm(app, x, y);
+    const dm = await createDm(app, x, y);
     await app.tma.db
       .insertInto('user_blocks')
       .values({ blocker_id: y.user.id, blocked_id: x.user.id })

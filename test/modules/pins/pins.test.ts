@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, openDm, sendText } from '../conversations/messaging-helpers.js';
+import { createDm, createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let admin: TestUser;
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('PUT /messages/{id}/pin', () => {
   it('lets a group admin pin, idempotently, with one message.pinned event carrying a seq', async () => {
-    const message = await sendText(app, member, group.id, 'pin me');
+    const message = await sendMessage(app, member, group.id, 'pin me');
     const res = await call(app, admin, 'PUT', `/messages/${message.id}/pin`);
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toMatchObject({
@@ -53,7 +53,7 @@ describe('PUT /messages/{id}/pin', () => {
   });
 
   it('refuses members who are not group admins with 403', async () => {
-    const message = await sendText(app, member, group.id, 'not yours to pin');
+    const message = await sendMessage(app, member, group.id, 'not yours to pin');
     const res = await call(app, member, 'PUT', `/messages/${message.id}/pin`);
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('admin_required');
@@ -61,8 +61,8 @@ describe('PUT /messages/{id}/pin', () => {
   });
 
   it('lets anyone in a DM pin and unpin', async () => {
-    const dm = await openDm(app, member, outsider);
-    const message = await sendText(app, outsider, dm.id, 'dm pin');
+    const dm = await createDm(app, member, outsider);
+    const message = await sendMessage(app, outsider, dm.id, 'dm pin');
     expect((await call(app, member, 'PUT', `/messages/${message.id}/pin`)).json().data.pinned).toBe(true);
     expect((await call(app, outsider, 'DELETE', `/messages/${message.id}/pin`)).json().data.pinned).toBe(
       false,
@@ -70,7 +70,7 @@ describe('PUT /messages/{id}/pin', () => {
   });
 
   it('answers 404 to non-members, for unknown messages and pin lists of others', async () => {
-    const message = await sendText(app, admin, group.id, 'secret');
+    const message = await sendMessage(app, admin, group.id, 'secret');
     expect((await call(app, outsider, 'PUT', `/messages/${message.id}/pin`)).statusCode).toBe(404);
     expect((await call(app, outsider, 'DELETE', `/messages/${message.id}/pin`)).statusCode).toBe(404);
     expect((await call(app, outsider, 'GET', `/conversations/${group.id}/pins`)).statusCode).toBe(404);
@@ -81,7 +81,7 @@ describe('PUT /messages/{id}/pin', () => {
   it('answers 400 to malformed ids, 401 without a token, 422 for a deleted message', async () => {
     expect((await call(app, admin, 'PUT', '/messages/nope/pin')).statusCode).toBe(400);
     expect((await call(app, admin, 'GET', '/conversations/nope/pins')).statusCode).toBe(400);
-    const message = await sendText(app, admin, group.id, 'to delete');
+    const message = await sendMessage(app, admin, group.id, 'to delete');
     expect((await call(app, null, 'PUT', `/messages/${message.id}/pin`)).statusCode).toBe(401);
     await call(app, admin, 'DELETE', `/messages/${message.id}`);
     const res = await call(app, admin, 'PUT', `/messages/${message.id}/pin`);
@@ -90,9 +90,9 @@ describe('PUT /messages/{id}/pin', () => {
   });
 
   it('caps pins at 50 per conversation (422), and hides pins of deleted messages', async () => {
-    const room = await createGroup(app, admin, [member], 'Pinboard');
+    const room = await createGroup(app, admin, [member], { name: 'Pinboard' });
     const ids: string[] = [];
-    for (let i = 0; i < 51; i++) ids.push((await sendText(app, admin, room.id, `note ${i}`)).id);
+    for (let i = 0; i < 51; i++) ids.push((await sendMessage(app, admin, room.id, `note ${i}`)).id);
     for (const id of ids.slice(0, 50)) {
       expect((await call(app, admin, 'PUT', `/messages/${id}/pin`)).statusCode).toBe(200);
     }
@@ -108,7 +108,7 @@ describe('PUT /messages/{id}/pin', () => {
 
 describe('DELETE /messages/{id}/pin', () => {
   it('unpins idempotently with one event', async () => {
-    const message = await sendText(app, admin, group.id, 'temporary');
+    const message = await sendMessage(app, admin, group.id, 'temporary');
     await call(app, admin, 'PUT', `/messages/${message.id}/pin`);
     const res = await call(app, admin, 'DELETE', `/messages/${message.id}/pin`);
     expect(res.statusCode).toBe(200);

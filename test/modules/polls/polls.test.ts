@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, openDm } from '../conversations/messaging-helpers.js';
+import { createDm, createGroup, createUser, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let owner: TestUser;
@@ -116,7 +116,7 @@ describe('POST /conversations/{id}/polls', () => {
   });
 
   it('refuses a poll into a DM where one side blocked the other (403 blocked)', async () => {
-    const dm = await openDm(app, member, outsider);
+    const dm = await createDm(app, member, outsider);
     const blocked = await call(app, outsider, 'PUT', `/blocks/${member.user.id}`);
     expect(blocked.statusCode).toBeLessThan(300);
     const res = await call(app, member, 'POST', `/conversations/${dm.id}/polls`, {
@@ -190,7 +190,7 @@ describe('voting', () => {
 
   it('counts 100 concurrent voters exactly', async () => {
     const voters = await Promise.all(Array.from({ length: 100 }, () => createUser(app)));
-    const room = await createGroup(app, owner, voters, 'Big vote');
+    const room = await createGroup(app, owner, voters, { name: 'Big vote' });
     const res = await call(app, owner, 'POST', `/conversations/${room.id}/polls`, {
       question: 'Colour?',
       options: ['Red', 'Green', 'Blue'],

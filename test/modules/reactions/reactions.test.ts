@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEventMap } from '../../../src/events/domain-events.js';
 import { normaliseEmoji } from '../../../src/modules/reactions/emoji.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, sendText } from '../conversations/messaging-helpers.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 describe('PUT /messages/{id}/reactions/{emoji}', () => {
   it('adds a reaction, shows it on the message, and publishes reaction.added with a seq', async () => {
-    const message = await sendText(app, alice, group.id, 'react to me');
+    const message = await sendMessage(app, alice, group.id, 'react to me');
     const res = await call(app, bob, 'PUT', url(message.id, '👍'));
     expect(res.statusCode).toBe(200);
     expect(res.json().data.reactions).toEqual([{ emoji: '👍', count: 1, me: true }]);
@@ -49,7 +49,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('is idempotent: the same reaction twice is one reaction and one event', async () => {
-    const message = await sendText(app, alice, group.id, 'twice');
+    const message = await sendMessage(app, alice, group.id, 'twice');
     await call(app, bob, 'PUT', url(message.id, '🎉'));
     const again = await call(app, bob, 'PUT', url(message.id, '🎉'));
     expect(again.statusCode).toBe(200);
@@ -58,7 +58,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('counts several users and emoji, and treats ❤ and ❤️ as the same reaction', async () => {
-    const message = await sendText(app, alice, group.id, 'popular');
+    const message = await sendMessage(app, alice, group.id, 'popular');
     await call(app, alice, 'PUT', url(message.id, '❤️'));
     await call(app, bob, 'PUT', url(message.id, '❤'));
     const res = await call(app, bob, 'PUT', url(message.id, '👨‍👩‍👧‍👦'));
@@ -69,7 +69,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('refuses a 21st distinct emoji with 422, but accepts more of an existing one', async () => {
-    const message = await sendText(app, alice, group.id, 'many');
+    const message = await sendMessage(app, alice, group.id, 'many');
     const emoji = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗'];
     expect(emoji).toHaveLength(20);
     for (const e of emoji) expect((await call(app, alice, 'PUT', url(message.id, e))).statusCode).toBe(200);
@@ -82,7 +82,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('keeps the 20-emoji cap under concurrent reactions', async () => {
-    const message = await sendText(app, alice, group.id, 'race');
+    const message = await sendMessage(app, alice, group.id, 'race');
     const emoji = [...'🍏🍎🍐🍊🍋🍌🍉🍇🍓🫐🍈🍒🍑🥭🍍🥥🥝🍅🍆🥑🥦🥬🥒🌶'];
     const results = await Promise.all(emoji.map((e) => call(app, alice, 'PUT', url(message.id, e))));
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(20);
@@ -90,7 +90,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('answers 404 to non-members and for unknown messages', async () => {
-    const message = await sendText(app, alice, group.id, 'private');
+    const message = await sendMessage(app, alice, group.id, 'private');
     const res = await call(app, outsider, 'PUT', url(message.id, '👍'));
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('not_found');
@@ -99,7 +99,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('answers 422 for a deleted message', async () => {
-    const message = await sendText(app, alice, group.id, 'gone soon');
+    const message = await sendMessage(app, alice, group.id, 'gone soon');
     await call(app, alice, 'DELETE', `/messages/${message.id}`);
     const res = await call(app, bob, 'PUT', url(message.id, '👍'));
     expect(res.statusCode).toBe(422);
@@ -107,7 +107,7 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('answers 400 to anything but one emoji, and to a malformed id', async () => {
-    const message = await sendText(app, alice, group.id, 'strict');
+    const message = await sendMessage(app, alice, group.id, 'strict');
     for (const bad of ['a', '👍👍', 'ok', '#', ' ', '👍 ', 'x'.repeat(40)]) {
       const res = await call(app, bob, 'PUT', url(message.id, bad));
       expect(res.statusCode, bad).toBe(400);
@@ -117,14 +117,14 @@ describe('PUT /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('requires authentication', async () => {
-    const message = await sendText(app, alice, group.id, 'anon');
+    const message = await sendMessage(app, alice, group.id, 'anon');
     expect((await call(app, null, 'PUT', url(message.id, '👍'))).statusCode).toBe(401);
   });
 });
 
 describe('DELETE /messages/{id}/reactions/{emoji}', () => {
   it("removes only the caller's reaction, publishes reaction.removed, and is idempotent", async () => {
-    const message = await sendText(app, alice, group.id, 'undo');
+    const message = await sendMessage(app, alice, group.id, 'undo');
     await call(app, alice, 'PUT', url(message.id, '👍'));
     await call(app, bob, 'PUT', url(message.id, '👍'));
     const res = await call(app, bob, 'DELETE', url(message.id, '👍'));
@@ -138,7 +138,7 @@ describe('DELETE /messages/{id}/reactions/{emoji}', () => {
   });
 
   it('answers 404 to non-members and 400 to a bad emoji', async () => {
-    const message = await sendText(app, alice, group.id, 'mine');
+    const message = await sendMessage(app, alice, group.id, 'mine');
     expect((await call(app, outsider, 'DELETE', url(message.id, '👍'))).statusCode).toBe(404);
     expect((await call(app, alice, 'DELETE', url(message.id, 'no'))).statusCode).toBe(400);
   });

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, type TestUser } from '../../helpers/factories.js';
-import { call, createGroup, sendText } from '../conversations/messaging-helpers.js';
+import { createGroup, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { call } from '../conversations/messaging-helpers.js';
 
 let app: FastifyInstance;
 let alice: TestUser;
@@ -34,10 +34,10 @@ interface EventBody {
 
 describe('GET /conversations/:id/events', () => {
   it('returns every change after a seq in order: creates, edits, deletes, membership, renames', async () => {
-    const g = await createGroup(app, alice, [bob], 'Log');
-    const m1 = await sendText(app, alice, g.id, 'first'); // 1
+    const g = await createGroup(app, alice, [bob], { name: 'Log' });
+    const m1 = await sendMessage(app, alice, g.id, 'first'); // 1
     const cursor = m1.seq;
-    const m2 = await sendText(app, bob, g.id, 'second'); // 2
+    const m2 = await sendMessage(app, bob, g.id, 'second'); // 2
     await call(app, bob, 'PATCH', `/messages/${m2.id}`, { content: 'second, edited' }); // 3
     await call(app, alice, 'DELETE', `/messages/${m1.id}`); // 4
     await call(app, alice, 'POST', `/conversations/${g.id}/members`, { member_ids: [carol.user.id] }); // 5, 6
@@ -73,7 +73,7 @@ describe('GET /conversations/:id/events', () => {
 
   it('pages with limit and a cursor; a cursor at last_seq returns nothing', async () => {
     const g = await createGroup(app, alice, [bob]);
-    for (let i = 0; i < 5; i++) await sendText(app, alice, g.id, `m${i}`);
+    for (let i = 0; i < 5; i++) await sendMessage(app, alice, g.id, `m${i}`);
     const first = await call(app, bob, 'GET', `/conversations/${g.id}/events?after_seq=0&limit=2`);
     expect(first.json().data.map((e: EventBody) => e.seq)).toEqual([1, 2]);
     expect(first.json().pagination.has_more).toBe(true);
@@ -103,7 +103,7 @@ describe('GET /conversations/:id/events', () => {
   it('answers 410 cursor_expired when the events after the cursor were pruned', async () => {
     const retention = app.tma.config.eventRetentionDays;
     const g = await createGroup(app, alice, [bob]);
-    for (let i = 0; i < 4; i++) await sendText(app, alice, g.id, `old${i}`);
+    for (let i = 0; i < 4; i++) await sendMessage(app, alice, g.id, `old${i}`);
     await app.tma.db
       .updateTable('conversation_events')
       .set({ created_at: sql<Date>`now() - make_interval(days => ${retention + 1})` })
@@ -128,9 +128,9 @@ describe('POST /sync', () => {
     const g1 = await createGroup(app, alice, [bob]);
     const g2 = await createGroup(app, alice, [bob]);
     const hidden = await createGroup(app, alice, []);
-    await sendText(app, alice, g1.id, 'a');
-    await sendText(app, alice, g1.id, 'b');
-    await sendText(app, alice, g2.id, 'c');
+    await sendMessage(app, alice, g1.id, 'a');
+    await sendMessage(app, alice, g1.id, 'b');
+    await sendMessage(app, alice, g2.id, 'c');
     const res = await call(app, bob, 'POST', '/sync', {
       cursors: { [g1.id]: 1, [g2.id]: 0, [hidden.id]: 0 },
     });
@@ -154,8 +154,8 @@ describe('POST /sync', () => {
 
   it('reports cursor_expired per entry', async () => {
     const g = await createGroup(app, alice, [bob]);
-    await sendText(app, alice, g.id, 'a');
-    await sendText(app, alice, g.id, 'b');
+    await sendMessage(app, alice, g.id, 'a');
+    await sendMessage(app, alice, g.id, 'b');
     await app.tma.db
       .deleteFrom('conversation_events')
       .where('conversation_id', '=', g.id)
