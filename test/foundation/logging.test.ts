@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { sharedBackends, testConfig } from '../helpers/app.js';
@@ -22,12 +22,8 @@ const TSX = `${ROOT}node_modules/.bin/tsx`;
 const DEBUG = 20;
 const INFO = 30;
 
-let app: FastifyInstance | undefined;
-
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await app?.close();
-  app = undefined;
 });
 
 /** The real app with a debug-level logger whose lines are collected. */
@@ -43,7 +39,7 @@ async function appWithLog(): Promise<{ app: FastifyInstance; lines: LogLine[] }>
   const pgliteTemplate = config.databaseUrl
     ? undefined
     : new Blob([readFileSync(inject('pgliteTemplatePath'))]);
-  app = await buildApp(config, { logger: pino({ level: 'debug' }, sink), pgliteTemplate });
+  const app = await buildApp(config, { logger: pino({ level: 'debug' }, sink), pgliteTemplate });
   return { app, lines };
 }
 
@@ -51,8 +47,16 @@ const requestLine = (lines: LogLine[], route: string) =>
   lines.find((line) => line.msg === 'request' && line.route === route);
 
 describe('request log', () => {
+  let logged: { app: FastifyInstance; lines: LogLine[] };
+  beforeAll(async () => {
+    logged = await appWithLog();
+  });
+  afterAll(async () => {
+    await logged.app.close();
+  });
+
   it('logs /health and /health/ready polls at debug, other requests at info', async () => {
-    const { app, lines } = await appWithLog();
+    const { app, lines } = logged;
     await app.inject({ method: 'GET', url: '/health' });
     await app.inject({ method: 'GET', url: '/health/ready' });
     await app.inject({ method: 'GET', url: '/metrics' });

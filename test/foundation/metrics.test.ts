@@ -1,21 +1,23 @@
 // /metrics: standard and lint-clean names, the optional bearer token (METRICS_TOKEN) and port (METRICS_PORT).
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { buildTestApp } from '../helpers/app.js';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
-const apps: FastifyInstance[] = [];
 
-async function app(env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const built = await buildTestApp({ HOST: '127.0.0.1', ...env });
-  apps.push(built);
-  return built;
+/** One app per describe, built in beforeAll (app builds can be slow on a loaded machine). */
+function appFor(env: Record<string, string> = {}): () => FastifyInstance {
+  let app: FastifyInstance | undefined;
+  beforeAll(async () => {
+    app = await buildTestApp({ HOST: '127.0.0.1', ...env });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+  return () => app as FastifyInstance;
 }
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((a) => a.close()));
-});
 
 /** `# TYPE name kind` lines of an exposition. */
 function types(body: string): Map<string, string> {
@@ -36,8 +38,10 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('GET /metrics names', () => {
+  const app = appFor();
+
   it('uses the standard process_* and nodejs_* names, without a prefix', async () => {
-    const res = await (await app()).inject({ method: 'GET', url: '/metrics' });
+    const res = await app().inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     const kinds = types(res.body);
     expect(kinds.get('process_cpu_seconds_total')).toBe('counter');
@@ -48,7 +52,7 @@ describe('GET /metrics names', () => {
   });
 
   it('types every *_total as a counter and every running total as one', async () => {
-    const instance = await app();
+    const instance = app();
     await instance.inject({ method: 'GET', url: '/health' });
     const kinds = types((await instance.inject({ method: 'GET', url: '/metrics' })).body);
     const gaugesNamedTotal = [...kinds].filter(
@@ -62,7 +66,7 @@ describe('GET /metrics names', () => {
   });
 
   it('reads the database query count at scrape time, growing between scrapes', async () => {
-    const instance = await app();
+    const instance = app();
     const count = async () => {
       const body = (await instance.inject({ method: 'GET', url: '/metrics' })).body;
       return Number(/^tma_db_queries_total (\d+)$/m.exec(body)?.[1]);
@@ -74,8 +78,10 @@ describe('GET /metrics names', () => {
 });
 
 describe('METRICS_TOKEN', () => {
+  const app = appFor({ METRICS_TOKEN: TOKEN });
+
   it('refuses a scrape without a token with 401', async () => {
-    const res = await (await app({ METRICS_TOKEN: TOKEN })).inject({ method: 'GET', url: '/metrics' });
+    const res = await app().inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer');
     expect(res.json().error.code).toBe('unauthenticated');
@@ -83,7 +89,7 @@ describe('METRICS_TOKEN', () => {
   });
 
   it('refuses a wrong token with 401', async () => {
-    const res = await (await app({ METRICS_TOKEN: TOKEN })).inject({
+    const res = await app().inject({
       method: 'GET',
       url: '/metrics',
       headers: { authorization: `Bearer ${TOKEN}x` },
@@ -93,7 +99,7 @@ describe('METRICS_TOKEN', () => {
   });
 
   it('serves the metrics for the right token', async () => {
-    const res = await (await app({ METRICS_TOKEN: TOKEN })).inject({
+    const res = await app().inject({
       method: 'GET',
       url: '/metrics',
       headers: { authorization: `Bearer ${TOKEN}` },
@@ -108,39 +114,39 @@ describe('METRICS_TOKEN', () => {
 });
 
 describe('METRICS_PORT', () => {
-  it('moves /metrics off the API port onto its own', async () => {
-    const instance = await app({ METRICS_PORT: '0' });
-    await instance.ready();
-    expect((await instance.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+  const app = appFor({ METRICS_PORT: '0', METRICS_TOKEN: TOKEN });
+  const auth = { authorization: `Bearer ${TOKEN}` };
 
-    const port = instance.tma.metrics.port();
+  it('moves /metrics off the API port onto its own', async () => {
+    expect((await app().inject({ method: 'GET', url: '/metrics', headers: auth })).statusCode).toBe(404);
+
+    const port = app().tma.metrics.port();
     expect(port).toBeGreaterThan(0);
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: auth });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(await res.text()).toContain('# TYPE tma_http_requests_total counter');
     // Nothing of the API is reachable there.
-    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${port}/health`, { headers: auth })).status).toBe(404);
   });
 
   it('applies METRICS_TOKEN on its own port too', async () => {
-    const instance = await app({ METRICS_PORT: '0', METRICS_TOKEN: TOKEN });
-    await instance.ready();
-    const url = `http://127.0.0.1:${instance.tma.metrics.port()}/metrics`;
-    expect((await fetch(url)).status).toBe(401);
+    const url = `http://127.0.0.1:${app().tma.metrics.port()}/metrics`;
+    const missing = await fetch(url);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
     expect((await fetch(url, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(
       401,
     );
-    expect((await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    expect((await fetch(url, { headers: auth })).status).toBe(200);
   });
 
   it('stops listening when the app closes', async () => {
-    const instance = await app({ METRICS_PORT: '0' });
-    await instance.ready();
-    const port = instance.tma.metrics.port();
-    await instance.close();
-    expect(instance.tma.metrics.port()).toBeUndefined();
-    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    const port = app().tma.metrics.port();
+    await app().close();
+    expect(app().tma.metrics.port()).toBeUndefined();
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`, { headers: auth })).rejects.toThrow();
   });
 
   it('is validated, naming the variable', () => {
