@@ -3,20 +3,21 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../identity/actor.js';
+import type { AccessService } from '../modules/access/access.service.js';
 import type { Io } from './fanout.js';
 import { authenticateToken, HandshakeError, handshakeToken } from './handshake.js';
 import { type ClientEvents, type MessagingSocket, registerMessagingHandlers } from './messaging-handlers.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { PresenceService } from './presence.js';
 import { NAMESPACES, rooms } from './protocol.js';
-import type { RealtimeRepository } from './realtime.repository.js';
 import type { Lifecycle } from './shutdown.js';
 import type { TypingTracker } from './typing.js';
 
 export interface ConnectionDeps {
   io: Io;
   authenticator: Authenticator;
-  repository: RealtimeRepository;
+  /** Memberships: the conversation rooms a /messaging socket joins. */
+  access: Pick<AccessService, 'conversationIds'>;
   presence: PresenceService;
   typing: TypingTracker;
   clientEvents: ClientEvents;
@@ -36,7 +37,7 @@ export function acceptConnections(deps: ConnectionDeps): void {
 }
 
 function acceptNamespace(name: (typeof NAMESPACES)[number], deps: ConnectionDeps): void {
-  const { io, repository, presence, typing, metrics, logger, lifecycle } = deps;
+  const { io, access, presence, typing, metrics, logger, lifecycle } = deps;
   const memberships = new WeakMap<object, string[]>();
   const nsp = io.of(name);
   nsp.use((socket, next) => {
@@ -46,7 +47,7 @@ function acceptNamespace(name: (typeof NAMESPACES)[number], deps: ConnectionDeps
     authenticateToken(deps.authenticator, token)
       .then(async (actor) => {
         socket.data = { userId: actor.userId, role: actor.role, sessionId: actor.sessionId };
-        if (name === '/messaging') memberships.set(socket, await repository.membershipIds(actor.userId));
+        if (name === '/messaging') memberships.set(socket, await access.conversationIds(actor.userId));
         next();
       })
       .catch((err: unknown) => {

@@ -22,7 +22,6 @@ import {
   SyncPayload,
   WatermarkPayload,
 } from './protocol.js';
-import type { RealtimeRepository } from './realtime.repository.js';
 import type { TypingTracker } from './typing.js';
 
 export type MessagingSocket = Socket<
@@ -33,11 +32,10 @@ export type MessagingSocket = Socket<
 >;
 
 /** The messaging services the socket events call (the same ones REST uses). */
-export type MessagingServices = Pick<Services, 'messages' | 'receipts' | 'sync'>;
+export type MessagingServices = Pick<Services, 'access' | 'messages' | 'receipts' | 'sync'>;
 
 export interface HandlerDeps {
   services: MessagingServices;
-  repository: RealtimeRepository;
   typing: TypingTracker;
   presence: PresenceService;
   sendLimiter: EventLimiter;
@@ -112,7 +110,7 @@ export class ClientEvents {
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly deps: HandlerDeps) {
-    const { services, typing, repository } = deps;
+    const { services, typing } = deps;
     const requireRoom = (scope: EventScope, conversationId: string) => {
       // Rooms follow memberships on every instance, so this needs no query.
       if (!scope.inRoom(rooms.conversation(conversationId))) fail('not_found', 'Conversation not found');
@@ -121,9 +119,7 @@ export class ClientEvents {
       join_conversation: {
         async run(scope, raw) {
           const { conversation_id } = checks.ref(raw);
-          if (!(await repository.isMember(scope.actor.userId, conversation_id))) {
-            fail('not_found', 'Conversation not found');
-          }
+          await services.access.requireMember(scope.actor.userId, conversation_id);
           await scope.join([rooms.conversation(conversation_id), rooms.view(conversation_id)]);
           return { conversation_id };
         },

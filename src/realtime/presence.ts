@@ -1,5 +1,6 @@
 // Presence: online while any /messaging socket of the user is connected anywhere; shown to contacts, per privacy.
 import type { Logger } from 'pino';
+import type { AccessService } from '../modules/access/access.service.js';
 import { userSettings } from '../modules/users/users.schemas.js';
 import type { PresenceStore } from '../platform/presence.js';
 import type { Fanout } from './fanout.js';
@@ -11,6 +12,8 @@ export class PresenceService {
   constructor(
     private readonly store: PresenceStore,
     private readonly repository: RealtimeRepository,
+    /** Contacts: who may see a user's presence (the one definition, src/modules/access). */
+    private readonly contacts: Pick<AccessService, 'contactIds' | 'contactsAmong'>,
     private readonly fanout: Fanout,
     private readonly logger: Logger,
   ) {}
@@ -45,7 +48,7 @@ export class PresenceService {
   async query(viewerId: string, userIds: readonly string[]): Promise<PresenceEntry[]> {
     const unique = [...new Set(userIds)];
     const [contacts, profiles, online] = await Promise.all([
-      this.repository.contactsAmong(viewerId, unique),
+      this.contacts.contactsAmong(viewerId, unique),
       this.repository.presenceProfiles(unique),
       this.store.online(unique).catch((err: unknown) => {
         this.logger.warn({ err }, 'presence: store unavailable; reporting everyone offline');
@@ -75,7 +78,7 @@ export class PresenceService {
     if (!profile) return;
     const { privacy } = userSettings(profile);
     if (!privacy.online) return;
-    const contacts = await this.repository.contactIds(userId);
+    const contacts = await this.contacts.contactIds(userId);
     if (contacts.length === 0) return;
     const lastSeen = online || privacy.last_seen === 'nobody' ? null : now.toISOString();
     this.fanout.emit(contacts.map(rooms.user), online ? 'user_online' : 'user_offline', {

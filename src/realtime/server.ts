@@ -84,7 +84,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   const store = ctx.redis
     ? new RedisPresence(ctx.redis, config.redisKeyPrefix, settings.presenceTtlMs)
     : new MemoryPresence();
-  const presence = new PresenceService(store, repository, fanout, logger);
+  const presence = new PresenceService(store, repository, ctx.services.access, fanout, logger);
   const typing = new TypingTracker(fanout, settings.typingExpireMs, settings.typingThrottleMs);
   const eventLimiter = createEventLimiter({
     name: 'socket_events',
@@ -104,7 +104,6 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   const lifecycle = new Lifecycle();
   const clientEvents = new ClientEvents({
     services: ctx.services,
-    repository,
     typing,
     presence,
     sendLimiter,
@@ -116,7 +115,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   acceptConnections({
     io,
     authenticator: ctx.authenticator,
-    repository,
+    access: ctx.services.access,
     presence,
     typing,
     clientEvents,
@@ -129,11 +128,11 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     bus: ctx.bus,
     fanout,
     metrics,
-    contactIds: (id) => repository.contactIds(id),
+    contactIds: (id) => ctx.services.access.contactIds(id),
   });
   const ws = new WsGateway(app.server, io, {
     authenticator: () => ctx.authenticator,
-    repository,
+    access: ctx.services.access,
     presence,
     logger,
     tokenInUrl: config.wsTokenInUrl,

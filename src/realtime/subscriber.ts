@@ -8,7 +8,7 @@ export interface SubscriberDeps {
   bus: EventBus;
   fanout: Fanout;
   metrics: RealtimeMetrics;
-  /** Contacts of a user (co-members and friends), for user-level events. */
+  /** Contacts of a user (co-members and friends, never across a block: access.contactIds), for user-level events. */
   contactIds(userId: string): Promise<string[]>;
 }
 

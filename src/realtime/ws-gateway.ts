@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../identity/actor.js';
+import type { AccessService } from '../modules/access/access.service.js';
 import type { Io, RoomTransport } from './fanout.js';
 import { authenticateToken, HandshakeError } from './handshake.js';
 import type { ClientEvents, EventScope } from './messaging-handlers.js';
@@ -11,11 +12,11 @@ import type { RealtimeMetrics } from './metrics.js';
 import { ORIGIN_REFUSED, type OriginCheck, refuseUpgrade } from './origin.js';
 import type { PresenceService } from './presence.js';
 import { rooms } from './protocol.js';
-import type { RealtimeRepository } from './realtime.repository.js';
 
 export interface WsGatewayDeps {
   authenticator: () => Authenticator;
-  repository: RealtimeRepository;
+  /** Memberships: the conversation rooms a connection joins. */
+  access: Pick<AccessService, 'conversationIds'>;
   presence: PresenceService;
   logger: Logger;
   tokenInUrl: boolean;
@@ -261,7 +262,7 @@ export class WsGateway implements RoomTransport {
   private async authenticate(ws: WebSocket, token: string): Promise<void> {
     try {
       const actor = await authenticateToken(this.deps.authenticator(), token);
-      const conversations = await this.deps.repository.membershipIds(actor.userId);
+      const conversations = await this.deps.access.conversationIds(actor.userId);
       if (ws.readyState !== ws.OPEN) return;
       const id = `ws-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
       const online = this.deps.track(this.deps.presence.connected(actor.userId, id));

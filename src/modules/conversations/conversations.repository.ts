@@ -3,12 +3,8 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { prepared } from '../../db/prepared.js';
 import type { ConversationRow, DB } from '../../db/schema.js';
 import type { MessageView } from '../../events/domain-events.js';
-import {
-  MESSAGE_VIEW_COLUMNS,
-  reactionsOf,
-  toMessageView,
-  type ViewRow,
-} from '../messages/messages.repository.js';
+import { currentMember } from '../access/current-member.js';
+import { MESSAGE_VIEW_COLUMNS, reactionsOf, toMessageView, type ViewRow } from '../messages/message-views.js';
 import type { MemberView } from './conversations.schemas.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -126,7 +122,7 @@ export class ConversationsRepository {
           c.updated_at, cm.role AS my_role, cm.joined_seq, cm.delivered_seq, cm.read_seq, cm.muted_until,
           ${ACTIVITY} AS activity_us
         FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
-        WHERE cm.user_id = ${userId} AND cm.left_at IS NULL ${only} ${after}
+        WHERE cm.user_id = ${userId} AND ${currentMember('cm')} ${only} ${after}
         ORDER BY activity_us DESC, c.id DESC
         LIMIT ${options.limit}
       )
@@ -137,7 +133,7 @@ export class ConversationsRepository {
           SELECT json_agg(json_build_object('user_id', mm.user_id, 'role', mm.role,
             'joined_at', to_char(mm.joined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
             ORDER BY mm.joined_at, mm.user_id)
-          FROM conversation_members mm WHERE mm.conversation_id = p.id AND mm.left_at IS NULL
+          FROM conversation_members mm WHERE mm.conversation_id = p.id AND ${currentMember('mm')}
         ), '[]'::json) AS members,
         lm.*
       FROM p LEFT JOIN LATERAL (

@@ -1,15 +1,15 @@
 // Conversations: DMs (get-or-create by pair key), groups, membership, mute; access checks first, events after commit.
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
 import { newId } from '../../db/ids.js';
-import type { ConversationRow, DB, MemberRow } from '../../db/schema.js';
+import type { DB } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import { checkedUrl } from '../../http/input-rules.js';
 import type { Actor } from '../../identity/actor.js';
+import type { AccessService } from '../access/access.service.js';
 import { BlocksRepository } from '../blocks/blocks.repository.js';
-import { FriendsRepository } from '../friends/friends.repository.js';
 import { appendMessage } from '../messages/append-message.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
@@ -45,55 +45,16 @@ export class ConversationsService {
   readonly messages: MessagesRepository;
   private readonly users: UsersRepository;
   private readonly blocks: BlocksRepository;
-  private readonly friends: FriendsRepository;
 
-  constructor(private readonly deps: ServiceDeps) {
+  constructor(
+    private readonly deps: ServiceDeps,
+    readonly access: AccessService,
+  ) {
     this.repo = new ConversationsRepository(deps.db);
     this.members = new MembersRepository(deps.db);
     this.messages = new MessagesRepository(deps.db);
     this.users = new UsersRepository(deps.db);
     this.blocks = new BlocksRepository(deps.db);
-    this.friends = new FriendsRepository(deps.db);
-  }
-
-  // ---- used by realtime, presence and other modules ----
-
-  listMembershipIds(userId: string): Promise<string[]> {
-    return this.members.currentMembershipIds(userId);
-  }
-
-  /** Writing into a DM needs no block between its members in either direction: 403 `blocked` otherwise. */
-  async requireNoDmBlock(userId: string, conversation: ConversationRow): Promise<void> {
-    if (conversation.type !== 'dm') return;
-    const others = (await this.memberIds(conversation.id)).filter((id) => id !== userId);
-    for (const other of others) {
-      if (await this.blocks.isBlockedEitherWay(userId, other)) {
-        throw new ForbiddenError('You cannot message this user', 'blocked');
-      }
-    }
-  }
-
-  memberIds(conversationId: string): Promise<string[]> {
-    return this.members.currentMemberIds(conversationId);
-  }
-
-  contactIds(userId: string): Promise<string[]> {
-    return this.members.contactIds(userId);
-  }
-
-  async assertMember(actor: Actor, conversationId: string): Promise<void> {
-    await this.requireMembership(actor.userId, conversationId);
-  }
-
-  /** The caller's current membership and its conversation; NotFoundError for anyone else. */
-  async requireMembership(
-    userId: string,
-    conversationId: string,
-    trx?: Kysely<DB> | Transaction<DB>,
-  ): Promise<{ conversation: ConversationRow; member: MemberRow }> {
-    const found = await this.members.currentMembership(conversationId, userId, trx);
-    if (!found) throw new NotFoundError('Conversation');
-    return found;
   }
 
   // ---- REST ----
@@ -140,19 +101,10 @@ export class ConversationsService {
     const otherId = others[0] as string;
     const other = await this.users.findById(otherId);
     if (!other || other.deactivated_at) throw new NotFoundError('User');
-    if (await this.blocks.isBlockedEitherWay(actor.userId, otherId)) {
-      throw new ForbiddenError('You cannot message this user', 'blocked');
-    }
     const [a, b] = [actor.userId, otherId].sort();
     const dmKey = `dm:${a}:${b}`;
     const existing = await this.repo.findByDmKey(dmKey);
-    if (
-      !existing &&
-      this.deps.config.dmRequiresFriendship &&
-      !(await this.friends.areFriends(a as string, b as string))
-    ) {
-      throw new ForbiddenError('Only friends can start a direct conversation', 'friendship_required');
-    }
+    await this.access.requireDmWritable(actor.userId, otherId, { opening: !existing });
     const { id, created } = await this.deps.db.transaction().execute(async (trx) => {
       const inserted = await this.repo.insertDm(
         { id: newId(), dm_key: dmKey, created_by: actor.userId },
@@ -232,7 +184,7 @@ export class ConversationsService {
     conversationId: string,
     input: UpdateConversationInput,
   ): Promise<ConversationView> {
-    const { conversation } = await this.requireGroupAdmin(actor, conversationId);
+    const { conversation } = await this.access.requireGroupAdmin(actor.userId, conversationId);
     const changes: { name?: string; description?: string | null; avatar_url?: string | null } = {};
     if (input.name !== undefined) {
       const name = input.name.trim();
@@ -280,16 +232,6 @@ export class ConversationsService {
   }
 
   // ---- helpers ----
-
-  /** Membership with admin rights in a group: 404 outsiders, 422 DMs, 403 plain members. */
-  async requireGroupAdmin(actor: Actor, conversationId: string) {
-    const found = await this.requireMembership(actor.userId, conversationId);
-    if (found.conversation.type !== 'group') {
-      throw new UnprocessableError('Only groups have settings and members to manage', 'not_a_group');
-    }
-    if (found.member.role !== 'admin') throw new ForbiddenError('Group admins only', 'admin_required');
-    return found;
-  }
 
   checkGroupSize(size: number): void {
     if (size > this.deps.config.maxGroupMembers) {

@@ -1,6 +1,8 @@
-// SQL for memberships: who is in a conversation, roles, leaving, mute, and the receipt watermarks.
+// SQL for memberships: who is in a conversation, roles, joining and leaving, mute, and the receipt watermarks.
+// Membership writes live here; reads of "current member" use the access helper (src/modules/access).
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { ConversationRow, DB, MemberRow } from '../../db/schema.js';
+import type { DB, MemberRow } from '../../db/schema.js';
+import { currentMember } from '../access/current-member.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -14,68 +16,10 @@ export class MembersRepository {
       .selectFrom('conversation_members')
       .selectAll()
       .where('conversation_id', 'in', [...conversationIds])
-      .where('left_at', 'is', null)
+      .where(currentMember())
       .orderBy('joined_at')
       .orderBy('user_id')
       .execute();
-  }
-
-  /** The user's current membership with its conversation, in one query; undefined for non-members. */
-  async currentMembership(
-    conversationId: string,
-    userId: string,
-    trx: Executor = this.db,
-  ): Promise<{ conversation: ConversationRow; member: MemberRow } | undefined> {
-    const row = await trx
-      .selectFrom('conversation_members as cm')
-      .innerJoin('conversations as c', 'c.id', 'cm.conversation_id')
-      .selectAll('c')
-      .select([
-        'cm.user_id',
-        'cm.role',
-        'cm.joined_at',
-        'cm.joined_seq',
-        'cm.delivered_seq',
-        'cm.read_seq',
-        'cm.delivered_at',
-        'cm.read_at',
-        'cm.muted_until',
-        'cm.left_at',
-      ])
-      .where('cm.conversation_id', '=', conversationId)
-      .where('cm.user_id', '=', userId)
-      .where('cm.left_at', 'is', null)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const {
-      user_id,
-      role,
-      joined_at,
-      joined_seq,
-      delivered_seq,
-      read_seq,
-      delivered_at,
-      read_at,
-      muted_until,
-      left_at,
-      ...c
-    } = row;
-    return {
-      conversation: c,
-      member: {
-        conversation_id: c.id,
-        user_id,
-        role,
-        joined_at,
-        joined_seq,
-        delivered_seq,
-        read_seq,
-        delivered_at,
-        read_at,
-        muted_until,
-        left_at,
-      },
-    };
   }
 
   /** Every current membership's last_seq (sync tells clients which conversations are stale). */
@@ -88,7 +32,7 @@ export class MembersRepository {
       .innerJoin('conversations as c', 'c.id', 'cm.conversation_id')
       .select(['c.id as conversation_id', 'c.last_seq'])
       .where('cm.user_id', '=', userId)
-      .where('cm.left_at', 'is', null)
+      .where(currentMember('cm'))
       .execute();
     return rows.map((r) => ({ conversation_id: r.conversation_id, last_seq: Number(r.last_seq) }));
   }
@@ -108,7 +52,7 @@ export class MembersRepository {
         'u.settings',
       ])
       .where('cm.conversation_id', '=', conversationId)
-      .where('cm.left_at', 'is', null)
+      .where(currentMember('cm'))
       .orderBy('cm.joined_at')
       .execute();
   }
@@ -184,38 +128,13 @@ export class MembersRepository {
       .execute();
   }
 
-  async currentMembershipIds(userId: string, trx: Executor = this.db): Promise<string[]> {
-    const rows = await trx
-      .selectFrom('conversation_members')
-      .select('conversation_id')
-      .where('user_id', '=', userId)
-      .where('left_at', 'is', null)
-      .execute();
-    return rows.map((r) => r.conversation_id);
-  }
-
   async currentMemberIds(conversationId: string, trx: Executor = this.db): Promise<string[]> {
     const rows = await trx
       .selectFrom('conversation_members')
       .select('user_id')
       .where('conversation_id', '=', conversationId)
-      .where('left_at', 'is', null)
+      .where(currentMember())
       .orderBy('joined_at')
-      .execute();
-    return rows.map((r) => r.user_id);
-  }
-
-  /** Distinct users who currently share at least one conversation with the user. */
-  async contactIds(userId: string, trx: Executor = this.db): Promise<string[]> {
-    const rows = await trx
-      .selectFrom('conversation_members as mine')
-      .innerJoin('conversation_members as other', 'other.conversation_id', 'mine.conversation_id')
-      .where('mine.user_id', '=', userId)
-      .where('mine.left_at', 'is', null)
-      .where('other.left_at', 'is', null)
-      .where('other.user_id', '<>', userId)
-      .select('other.user_id')
-      .distinct()
       .execute();
     return rows.map((r) => r.user_id);
   }
@@ -239,7 +158,7 @@ export class MembersRepository {
       })
       .where('conversation_id', '=', conversationId)
       .where('user_id', '=', userId)
-      .where('left_at', 'is', null)
+      .where(currentMember())
       .returning(['delivered_seq', 'read_seq'])
       .executeTakeFirst();
     return row ? { delivered_seq: Number(row.delivered_seq), read_seq: Number(row.read_seq) } : undefined;

@@ -19,7 +19,7 @@ export class MembersService {
   }
 
   async addMembers(actor: Actor, conversationId: string, memberIds: string[]): Promise<ConversationView> {
-    await this.conversations.requireGroupAdmin(actor, conversationId);
+    await this.conversations.access.requireGroupAdmin(actor.userId, conversationId);
     const wanted = [...new Set(memberIds)].filter((id) => id !== actor.userId);
     await this.conversations.checkAddable(actor, wanted);
     const result = await this.deps.db.transaction().execute(async (trx) => {
@@ -67,7 +67,7 @@ export class MembersService {
     userId: string,
     role: 'admin' | 'member',
   ): Promise<ConversationView> {
-    await this.conversations.requireGroupAdmin(actor, conversationId);
+    await this.conversations.access.requireGroupAdmin(actor.userId, conversationId);
     const seq = await this.deps.db.transaction().execute(async (trx) => {
       await this.conversations.repo.lockById(conversationId, trx);
       const members = await this.members.currentMembersOf([conversationId], trx);
@@ -100,7 +100,10 @@ export class MembersService {
   /** Removes a member (admins) or leaves (anyone, for themself); the last admin leaving hands admin on. */
   async removeMember(actor: Actor, conversationId: string, userId: string): Promise<void> {
     const leaving = userId === actor.userId;
-    const { conversation, member } = await this.conversations.requireMembership(actor.userId, conversationId);
+    const { conversation, member } = await this.conversations.access.requireMember(
+      actor.userId,
+      conversationId,
+    );
     if (conversation.type !== 'group') {
       throw new UnprocessableError('Direct conversations have no members to remove', 'not_a_group');
     }
@@ -165,7 +168,7 @@ export class MembersService {
     conversationId: string,
     input: MuteInput,
   ): Promise<{ conversation_id: string; muted_until: string | null }> {
-    await this.conversations.requireMembership(actor.userId, conversationId);
+    await this.conversations.access.requireMember(actor.userId, conversationId);
     let until: Date | null = null;
     if (input.forever) until = MUTED_FOREVER;
     else if (input.muted_until) {

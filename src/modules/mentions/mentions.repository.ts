@@ -1,6 +1,7 @@
 // SQL for mentions: resolve usernames among a conversation's current members; write metadata.mentions.
 import { sql, type Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { currentMember } from '../access/current-member.js';
 
 export class MentionsRepository {
   async messageContext(messageId: string, trx: Transaction<DB>) {
@@ -27,7 +28,7 @@ export class MentionsRepository {
       .innerJoin('users as u', 'u.id', 'cm.user_id')
       .select(['u.id', sql<string>`lower(u.username)`.as('username')])
       .where('cm.conversation_id', '=', conversationId)
-      .where('cm.left_at', 'is', null)
+      .where(currentMember('cm'))
       .where(sql<string>`lower(u.username)`, 'in', usernames)
       .execute();
   }

@@ -12,10 +12,12 @@ import {
 import type { MessageView } from '../../events/domain-events.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
+import { type AccessService, BLOCKED_MESSAGE, requireAuthorOrAdminOf } from '../access/access.service.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
-import type { ConversationsService, ServiceDeps } from '../conversations/conversations.service.js';
+import type { ServiceDeps } from '../conversations/conversations.service.js';
 import { type AppendMessageInput, appendMessage, DuplicateClientIdError } from './append-message.js';
-import { MessagesRepository, toMessageView } from './messages.repository.js';
+import { type StoredMessage, toMessageView } from './message-views.js';
+import { MessagesRepository } from './messages.repository.js';
 import { MAX_CONTENT_LENGTH, MAX_METADATA_BYTES } from './messages.schemas.js';
 import { SendBatcher } from './send-batcher.js';
 
@@ -120,7 +122,7 @@ export class MessagesService {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly conversations: ConversationsService,
+    private readonly access: AccessService,
   ) {
     this.repo = new MessagesRepository(deps.db);
     this.batcher = new SendBatcher({
@@ -191,7 +193,8 @@ export class MessagesService {
     input: SendMessageInput,
   ): Promise<{ message: MessageView; created: boolean }> {
     // The common case (no reply, no forward) goes straight to the batched write, which checks membership,
-    // blocks and client_id itself; anything it did not write takes the checked path for the exact answer.
+    // client_id and blocks itself and says why it refused a message; only what it could not decide takes the
+    // checked path.
     // Messages with files take the checked path (the files are locked and linked in its transaction).
     const plain = !input.attachments && !FILE_TYPES.has(input.type ?? 'text');
     if (!input.forwarded_from_id && !input.reply_to_id && input.content !== undefined && plain) {
@@ -206,14 +209,18 @@ export class MessagesService {
         metadata,
         client_id: input.client_id ?? null,
       };
-      const row = await this.batcher.submit(fields);
-      if (row) {
+      const outcome = await this.batcher.submit(fields);
+      if (outcome?.kind === 'stored') {
+        const { row } = outcome;
         const message = this.needsHooks(fields)
           ? ((await this.repo.viewById(row.id, actor.userId)) as MessageView)
           : toMessageView({ ...row, reactions: [] });
         this.deps.bus.publish('message.created', { message });
         return { message, created: true };
       }
+      if (outcome?.kind === 'duplicate') return this.retried(actor, conversationId, outcome.original);
+      if (outcome?.reason === 'not_member') throw new NotFoundError('Conversation');
+      if (outcome?.reason === 'blocked') throw new ForbiddenError(BLOCKED_MESSAGE, 'blocked');
     }
     return this.checkedSend(actor, conversationId, input);
   }
@@ -224,7 +231,7 @@ export class MessagesService {
     conversationId: string,
     input: SendMessageInput,
   ): Promise<{ message: MessageView; created: boolean }> {
-    const { conversation } = await this.conversations.requireMembership(actor.userId, conversationId);
+    const membership = await this.access.requireMember(actor.userId, conversationId);
 
     if (input.client_id) {
       const original = await this.repo.findByClientId(actor.userId, input.client_id);
@@ -235,7 +242,10 @@ export class MessagesService {
     let content = input.content;
     let metadata = input.metadata;
     if (input.forwarded_from_id) {
-      const source = await this.visibleMessage(actor, input.forwarded_from_id);
+      const { message: source } = await this.access.requireVisibleMessage(
+        actor.userId,
+        input.forwarded_from_id,
+      );
       if (source.deleted_at)
         throw new UnprocessableError('A deleted message cannot be forwarded', 'message_deleted');
       if (content === undefined || content === null) {
@@ -260,7 +270,8 @@ export class MessagesService {
     const text = normaliseContent(content, type);
     metadata = checkMetadata(metadata);
 
-    await this.conversations.requireNoDmBlock(actor.userId, conversation);
+    // The DM block rule, from the membership checked above (access: requireWritable).
+    if (membership.dmBlocked) throw new ForbiddenError(BLOCKED_MESSAGE, 'blocked');
     if (input.reply_to_id) {
       const target = await this.repo.findById(input.reply_to_id);
       if (!target || target.conversation_id !== conversationId) {
@@ -315,7 +326,7 @@ export class MessagesService {
   }
 
   async get(actor: Actor, messageId: string): Promise<MessageView> {
-    await this.visibleMessage(actor, messageId);
+    await this.access.requireVisibleMessage(actor.userId, messageId);
     const view = await this.repo.viewById(messageId, actor.userId);
     if (!view) throw new NotFoundError('Message');
     return this.withAttachments(view);
@@ -327,7 +338,7 @@ export class MessagesService {
     conversationId: string,
     input: HistoryInput,
   ): Promise<{ items: MessageView[]; nextCursor: string | null }> {
-    await this.conversations.requireMembership(actor.userId, conversationId);
+    await this.access.requireMember(actor.userId, conversationId);
     const cursor = decodeCursor(input.cursor, isHistoryCursor);
     const beforeSeq = cursor && 'before_seq' in cursor ? cursor.before_seq : input.before_seq;
     const afterSeq =
@@ -352,7 +363,7 @@ export class MessagesService {
   }
 
   async edit(actor: Actor, messageId: string, input: EditMessageInput): Promise<MessageView> {
-    const row = await this.visibleMessage(actor, messageId);
+    const { message: row } = await this.access.requireVisibleMessage(actor.userId, messageId);
     if (row.sender_id !== actor.userId || row.type === 'system') {
       throw new ForbiddenError('Only the author can edit a message', 'not_author');
     }
@@ -387,17 +398,13 @@ export class MessagesService {
 
   /** Soft delete by the author, or by a group admin; deleting a tombstone again changes nothing. */
   async delete(actor: Actor, messageId: string): Promise<MessageView> {
-    const row = await this.visibleMessage(actor, messageId);
+    const visible = await this.access.requireVisibleMessage(actor.userId, messageId);
+    const row = visible.message;
     if (!row.deleted_at) {
-      if (row.sender_id !== actor.userId) {
-        const { conversation, member } = await this.conversations.requireMembership(
-          actor.userId,
-          row.conversation_id,
-        );
-        if (conversation.type !== 'group' || member.role !== 'admin') {
-          throw new ForbiddenError('Only the author or a group admin can delete this message', 'forbidden');
-        }
-      }
+      requireAuthorOrAdminOf(visible, row.sender_id, {
+        message: 'Only the author or a group admin can delete this message',
+        code: 'forbidden',
+      });
       const seq = await this.deps.db.transaction().execute(async (trx) => {
         await this.repo.tombstone(messageId, trx);
         return appendConversationEvent(trx, {
@@ -417,19 +424,10 @@ export class MessagesService {
     return (await this.repo.viewById(messageId, actor.userId)) as MessageView;
   }
 
-  /** The message row if the actor currently belongs to its conversation; NotFoundError otherwise. */
-  async visibleMessage(actor: Actor, messageId: string): Promise<MessageRow> {
-    const row = await this.repo.findById(messageId);
-    if (!row) throw new NotFoundError('Message');
-    const member = await this.conversations.members.currentMembership(row.conversation_id, actor.userId);
-    if (!member) throw new NotFoundError('Message');
-    return row;
-  }
-
   private async retried(
     actor: Actor,
     conversationId: string,
-    original: MessageRow,
+    original: Pick<StoredMessage, 'id' | 'conversation_id'>,
   ): Promise<{ message: MessageView; created: boolean }> {
     if (original.conversation_id !== conversationId) {
       throw new ConflictError('client_id was already used for another conversation', 'client_id_conflict', {

@@ -3,7 +3,6 @@ import type { Actor } from '../../identity/actor.js';
 import type { ConversationsService, ServiceDeps } from '../conversations/conversations.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { userSettings } from '../users/users.schemas.js';
-import type { MessagesService } from './messages.service.js';
 
 export interface Watermarks {
   conversation_id: string;
@@ -23,7 +22,6 @@ export class ReceiptsService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly conversations: ConversationsService,
-    private readonly messages: MessagesService,
   ) {
     this.users = new UsersRepository(deps.db);
   }
@@ -39,7 +37,7 @@ export class ReceiptsService {
 
   /** Per current member except the sender: read / delivered / sent, honouring read-receipt privacy. */
   async forMessage(actor: Actor, messageId: string): Promise<Receipt[]> {
-    const message = await this.messages.visibleMessage(actor, messageId);
+    const { message } = await this.conversations.access.requireVisibleMessage(actor.userId, messageId);
     const members = await this.conversations.members.membersWithSettings(message.conversation_id);
     const seq = Number(message.seq);
     return members
@@ -66,7 +64,10 @@ export class ReceiptsService {
     conversationId: string,
     marks: { delivered?: number; read?: number },
   ): Promise<Watermarks> {
-    const { conversation, member } = await this.conversations.requireMembership(actor.userId, conversationId);
+    const { conversation, member } = await this.conversations.access.requireMember(
+      actor.userId,
+      conversationId,
+    );
     const lastSeq = Number(conversation.last_seq);
     const clamp = (n: number | undefined) => (n === undefined ? undefined : Math.min(n, lastSeq));
     const wanted = { delivered: clamp(marks.delivered), read: clamp(marks.read) };

@@ -4,8 +4,8 @@ import type { DB } from '../../db/schema.js';
 import { ForbiddenError, UnprocessableError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import type { Actor } from '../../identity/actor.js';
+import type { AccessService, StoredMessage, VisibleMessage } from '../access/access.service.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
-import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { PinsRepository } from './pins.repository.js';
 import type { PinStateView, PinView } from './pins.schemas.js';
@@ -22,15 +22,14 @@ export class PinsService {
 
   constructor(
     private readonly deps: PinsDeps,
-    private readonly conversations: ConversationsService,
+    private readonly access: AccessService,
     private readonly messages: MessagesService,
   ) {
     this.repo = new PinsRepository(deps.db);
   }
 
   async pin(actor: Actor, messageId: string): Promise<PinStateView> {
-    const row = await this.messages.visibleMessage(actor, messageId);
-    await this.requirePinRights(actor, row.conversation_id);
+    const row = this.requirePinRights(await this.access.requireVisibleMessage(actor.userId, messageId));
     if (row.deleted_at) throw new UnprocessableError('A deleted message cannot be pinned', 'message_deleted');
     const seq = await this.deps.db.transaction().execute(async (trx) => {
       await this.repo.lockConversation(row.conversation_id, trx);
@@ -58,8 +57,7 @@ export class PinsService {
   }
 
   async unpin(actor: Actor, messageId: string): Promise<PinStateView> {
-    const row = await this.messages.visibleMessage(actor, messageId);
-    await this.requirePinRights(actor, row.conversation_id);
+    const row = this.requirePinRights(await this.access.requireVisibleMessage(actor.userId, messageId));
     const seq = await this.deps.db.transaction().execute(async (trx) => {
       await this.repo.lockConversation(row.conversation_id, trx);
       if (!(await this.repo.delete(row.conversation_id, messageId, trx))) return undefined;
@@ -76,7 +74,7 @@ export class PinsService {
   }
 
   async list(actor: Actor, conversationId: string): Promise<PinView[]> {
-    await this.conversations.requireMembership(actor.userId, conversationId);
+    await this.access.requireMember(actor.userId, conversationId);
     const pins = await this.repo.list(conversationId);
     const views = await this.messages.repo.viewsByIds(
       pins.map((p) => p.message_id),
@@ -89,12 +87,12 @@ export class PinsService {
     });
   }
 
-  /** Any member of a DM; only admins of a group. */
-  private async requirePinRights(actor: Actor, conversationId: string): Promise<void> {
-    const { conversation, member } = await this.conversations.requireMembership(actor.userId, conversationId);
+  /** Any member of a DM; only admins of a group. Returns the message. */
+  private requirePinRights({ conversation, member, message }: VisibleMessage): StoredMessage {
     if (conversation.type === 'group' && member.role !== 'admin') {
       throw new ForbiddenError('Only group admins can pin messages', 'admin_required');
     }
+    return message;
   }
 
   private async state(conversationId: string, messageId: string): Promise<PinStateView> {

@@ -3,18 +3,12 @@
 import type { Kysely, Transaction } from 'kysely';
 import { newId } from '../../db/ids.js';
 import type { DB } from '../../db/schema.js';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnprocessableError,
-  ValidationError,
-} from '../../errors.js';
+import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import type { MessageView } from '../../events/domain-events.js';
 import type { Actor } from '../../identity/actor.js';
+import { type AccessService, type Membership, requireAuthorOrAdminOf } from '../access/access.service.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
-import type { ConversationsService } from '../conversations/conversations.service.js';
 import { appendMessage } from '../messages/append-message.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { type PollRow, PollsRepository } from './polls.repository.js';
@@ -35,7 +29,7 @@ export class PollsService {
 
   constructor(
     private readonly deps: PollsDeps,
-    private readonly conversations: ConversationsService,
+    private readonly access: AccessService,
     private readonly messages: MessagesService,
   ) {
     this.repo = new PollsRepository(deps.db);
@@ -46,8 +40,7 @@ export class PollsService {
     conversationId: string,
     input: CreatePollBody,
   ): Promise<{ message: MessageView; poll: PollView; created: boolean }> {
-    const { conversation } = await this.conversations.requireMembership(actor.userId, conversationId);
-    await this.conversations.requireNoDmBlock(actor.userId, conversation);
+    await this.access.requireWritable(actor.userId, conversationId);
     if (input.client_id) {
       const original = await this.messages.repo.findByClientId(actor.userId, input.client_id);
       const poll = original && (await this.repo.findByMessageId(original.id));
@@ -106,7 +99,7 @@ export class PollsService {
   }
 
   async get(actor: Actor, pollId: string): Promise<PollView> {
-    return this.view(actor, await this.visiblePoll(actor, pollId));
+    return this.view(actor, (await this.visiblePoll(actor, pollId)).poll);
   }
 
   /** Replaces the caller's votes with option_ids (one option unless multiple choice). */
@@ -144,16 +137,11 @@ export class PollsService {
 
   /** The creator, or an admin of the group, closes the poll; closing a closed poll changes nothing. */
   async close(actor: Actor, pollId: string): Promise<PollView> {
-    const poll = await this.visiblePoll(actor, pollId);
-    if (poll.created_by !== actor.userId) {
-      const { conversation, member } = await this.conversations.requireMembership(
-        actor.userId,
-        poll.conversation_id,
-      );
-      if (conversation.type !== 'group' || member.role !== 'admin') {
-        throw new ForbiddenError('Only the creator or a group admin can close the poll', 'not_allowed');
-      }
-    }
+    const { poll, membership } = await this.visiblePoll(actor, pollId);
+    requireAuthorOrAdminOf(membership, poll.created_by, {
+      message: 'Only the creator or a group admin can close the poll',
+      code: 'not_allowed',
+    });
     return this.change(
       actor,
       pollId,
@@ -200,12 +188,16 @@ export class PollsService {
     return this.view(actor, (await this.repo.findById(pollId)) as PollRow);
   }
 
-  private async visiblePoll(actor: Actor, pollId: string): Promise<PollRow> {
+  /** The poll and the caller's current membership of its conversation; 404 `not_found` otherwise. */
+  private async visiblePoll(
+    actor: Actor,
+    pollId: string,
+  ): Promise<{ poll: PollRow; membership: Membership }> {
     const poll = await this.repo.findById(pollId);
     if (!poll) throw new NotFoundError('Poll');
-    const membership = await this.conversations.members.currentMembership(poll.conversation_id, actor.userId);
+    const membership = await this.access.repo.membership(poll.conversation_id, actor.userId);
     if (!membership) throw new NotFoundError('Poll');
-    return poll;
+    return { poll, membership };
   }
 
   private async load(actor: Actor, poll: PollRow): Promise<{ message: MessageView; poll: PollView }> {

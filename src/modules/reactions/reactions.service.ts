@@ -5,6 +5,7 @@ import { NotFoundError, UnprocessableError, ValidationError } from '../../errors
 import type { EventBus } from '../../events/bus.js';
 import type { MessageView } from '../../events/domain-events.js';
 import type { Actor } from '../../identity/actor.js';
+import type { AccessService } from '../access/access.service.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { normaliseEmoji } from './emoji.js';
@@ -24,6 +25,7 @@ export class ReactionsService {
 
   constructor(
     private readonly deps: ReactionsDeps,
+    private readonly access: AccessService,
     private readonly messages: MessagesService,
   ) {
     this.repo = new ReactionsRepository(deps.db);
@@ -61,7 +63,7 @@ export class ReactionsService {
     type: 'reaction.added' | 'reaction.removed',
     apply: (trx: Transaction<DB>, message: LockedMessage, emoji: string) => Promise<boolean>,
   ): Promise<MessageView> {
-    await this.messages.visibleMessage(actor, messageId);
+    await this.access.requireVisibleMessage(actor.userId, messageId);
     const emoji = checkEmoji(input);
     const event = await this.deps.db.transaction().execute(async (trx) => {
       const message = await this.repo.lockMessage(messageId, trx);

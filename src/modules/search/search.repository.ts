@@ -1,6 +1,7 @@
 // SQL for search: full-text over messages (GIN on messages.search) and name search over the caller's conversations.
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { DB, MessageType } from '../../db/schema.js';
+import { currentMember } from '../access/current-member.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -77,7 +78,7 @@ export class SearchRepository {
       .selectFrom('conversation_members')
       .select('conversation_id')
       .where('user_id', '=', filter.userId)
-      .where('left_at', 'is', null)
+      .where(currentMember())
       .$if(filter.conversationId !== undefined, (qb) =>
         qb.where('conversation_id', '=', filter.conversationId as string),
       )
@@ -114,7 +115,7 @@ export class SearchRepository {
             ORDER BY m.seq DESC
             LIMIT ${filter.limit}
           ) h
-          WHERE cm.user_id = ${filter.userId} AND cm.left_at IS NULL
+          WHERE cm.user_id = ${filter.userId} AND ${currentMember('cm')}
             AND cm.conversation_id = ANY(${conversationIds}::uuid[])
           ORDER BY h.id DESC
           LIMIT ${filter.limit}`
@@ -124,7 +125,7 @@ export class SearchRepository {
           SELECT m.id
           FROM messages m
           JOIN conversation_members cm
-            ON cm.conversation_id = m.conversation_id::text::uuid AND cm.user_id = ${filter.userId} AND cm.left_at IS NULL
+            ON cm.conversation_id = m.conversation_id::text::uuid AND cm.user_id = ${filter.userId} AND ${currentMember('cm')}
           WHERE m.conversation_id = ANY(${conversationIds}::uuid[]) AND ${sql.join(conditions, sql` AND `)}
           ORDER BY m.id DESC
           LIMIT ${filter.limit}`;
@@ -161,18 +162,6 @@ export class SearchRepository {
     }
   }
 
-  /** Whether the user is a current member of the conversation. */
-  async isCurrentMember(conversationId: string, userId: string, trx: Executor = this.db): Promise<boolean> {
-    const row = await trx
-      .selectFrom('conversation_members')
-      .select('user_id')
-      .where('conversation_id', '=', conversationId)
-      .where('user_id', '=', userId)
-      .where('left_at', 'is', null)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** The user's conversations whose group name, or DM partner's username / display name, contains `text`. */
   async searchConversations(
     userId: string,
@@ -197,7 +186,7 @@ export class SearchRepository {
         WHERE c.type = 'dm' AND o.conversation_id = c.id AND o.user_id <> me.user_id
         LIMIT 1
       ) p ON true
-      WHERE me.user_id = ${userId} AND me.left_at IS NULL
+      WHERE me.user_id = ${userId} AND ${currentMember('me')}
         AND (
           (c.type = 'group' AND lower(coalesce(c.name, '')) LIKE ${contains})
           OR (c.type = 'dm' AND (lower(p.username) LIKE ${contains} OR lower(coalesce(p.display_name, '')) LIKE ${contains}))

@@ -1,11 +1,13 @@
 // Search rules: who may find what (current members, after joining, never deleted), query parsing and paging.
 
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import type { MessageView } from '../../events/domain-events.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
-import type { MessagesRepository } from '../messages/messages.repository.js';
-import { HIGHLIGHT_START, HIGHLIGHT_STOP, type SearchRepository } from './search.repository.js';
+import type { AccessService } from '../access/access.service.js';
+import type { ServiceDeps } from '../conversations/conversations.service.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
+import { HIGHLIGHT_START, HIGHLIGHT_STOP, SearchRepository } from './search.repository.js';
 import type { ConversationHit, MessageSearchQuery } from './search.schemas.js';
 
 export interface MessageHitView {
@@ -59,17 +61,21 @@ export function wantsPrefix(query: string): boolean {
 }
 
 export class SearchService {
+  private readonly repo: SearchRepository;
+  private readonly messages: MessagesRepository;
+
   constructor(
-    private readonly repo: SearchRepository,
-    private readonly messages: MessagesRepository,
-  ) {}
+    deps: ServiceDeps,
+    private readonly access: AccessService,
+  ) {
+    this.repo = new SearchRepository(deps.db);
+    this.messages = new MessagesRepository(deps.db);
+  }
 
   async messagesFor(actor: Actor, input: MessageSearchQuery): Promise<SearchPage<MessageHitView>> {
     const query = input.q.trim();
     if (query.length === 0) throw new ValidationError('q must not be blank', { field: 'q' });
-    if (input.conversation_id && !(await this.repo.isCurrentMember(input.conversation_id, actor.userId))) {
-      throw new NotFoundError('Conversation');
-    }
+    if (input.conversation_id) await this.access.requireMember(actor.userId, input.conversation_id);
     const from = input.from ? new Date(input.from) : undefined;
     const to = input.to ? new Date(input.to) : undefined;
     if (from && to && from >= to) throw new ValidationError('from must be before to', { field: 'from' });

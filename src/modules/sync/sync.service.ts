@@ -51,7 +51,7 @@ export class SyncService {
   }
 
   async eventsAfter(actor: Actor, conversationId: string, afterSeq: number, limit = 50): Promise<EventsPage> {
-    const { conversation } = await this.conversations.requireMembership(actor.userId, conversationId);
+    const { conversation } = await this.conversations.access.requireMember(actor.userId, conversationId);
     const lastSeq = Number(conversation.last_seq);
     if (afterSeq >= lastSeq)
       return { conversation_id: conversationId, last_seq: lastSeq, events: [], has_more: false };

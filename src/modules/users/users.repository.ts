@@ -1,6 +1,7 @@
 // SQL for users. Every function takes an optional transaction; none throws HTTP errors.
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { DB, NewUser, UserRow, UserUpdate } from '../../db/schema.js';
+import { currentMember } from '../access/current-member.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 type JsonObject = Record<string, unknown>;
@@ -150,8 +151,8 @@ export class UsersRepository {
       .select('m1.conversation_id')
       .where('m1.user_id', '=', a)
       .where('m2.user_id', '=', b)
-      .where('m1.left_at', 'is', null)
-      .where('m2.left_at', 'is', null)
+      .where(currentMember('m1'))
+      .where(currentMember('m2'))
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;

@@ -136,22 +136,3 @@ describe('GET /messages/:id/receipts', () => {
     expect((await call(app, bob, 'GET', `/messages/${randomUUID()}/receipts`)).statusCode).toBe(404);
   });
 });
-
-describe('services used by realtime', () => {
-  it('expose memberships, members, contacts and the membership check', async () => {
-    const g = await createGroup(app, alice, [bob]);
-    const { conversations } = app.tma.services;
-    expect(await conversations.listMembershipIds(bob.user.id)).toContain(g.id);
-    expect((await conversations.memberIds(g.id)).sort()).toEqual([alice.user.id, bob.user.id].sort());
-    expect(await conversations.contactIds(bob.user.id)).toContain(alice.user.id);
-    expect(await conversations.contactIds(outsider.user.id)).toEqual([]);
-    const actor = { userId: outsider.user.id, role: 'user' as const, sessionId: null };
-    await expect(conversations.assertMember(actor, g.id)).rejects.toMatchObject({ status: 404 });
-    const receipts = await app.tma.services.receipts.markRead(
-      { userId: bob.user.id, role: 'user', sessionId: null },
-      g.id,
-      0,
-    );
-    expect(receipts).toEqual({ conversation_id: g.id, delivered_seq: 0, read_seq: 0 });
-  });
-});

@@ -41,9 +41,9 @@ describe('batched sends from two instances (needs TEST_DATABASE_URL)', () => {
               content: `${tag}${i}`,
               metadata: {},
             })
-            .then((row) => {
-              if (!row) failed.push(`${tag}${i}`);
-              return row;
+            .then((outcome) => {
+              if (outcome?.kind !== 'stored') failed.push(`${tag}${i}`);
+              return outcome;
             }),
         ),
       );
@@ -84,7 +84,7 @@ describe('batched sends from two instances (needs TEST_DATABASE_URL)', () => {
           content: 'x',
           metadata: {},
         }),
-      ).toMatchObject({ seq: 1, content: 'x' });
+      ).toMatchObject({ kind: 'stored', row: { seq: 1, content: 'x' } });
       const { rows } = await sql<{ name: string }>`SELECT name FROM pg_prepared_statements`.execute(trx);
       return rows.map((r) => r.name);
     });

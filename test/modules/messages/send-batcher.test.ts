@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepared, preparedName, sqlLiteral } from '../../../src/db/prepared.js';
 import type { MessageType } from '../../../src/db/schema.js';
 import type { AppendMessageInput } from '../../../src/modules/messages/append-message.js';
-import { SendBatcher } from '../../../src/modules/messages/send-batcher.js';
+import { type BatchOutcome, SendBatcher } from '../../../src/modules/messages/send-batcher.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createDm, createGroup, createUser, type TestUser } from '../../helpers/factories.js';
 import { call } from '../conversations/messaging-helpers.js';
@@ -155,6 +155,8 @@ describe('sends under concurrency (batched writes)', () => {
 });
 
 describe('SendBatcher', () => {
+  const seqOf = (outcome: BatchOutcome | undefined) =>
+    outcome?.kind === 'stored' ? Number(outcome.row.seq) : undefined;
   const input = (conversationId: string, sender: TestUser, content: string, type: MessageType = 'text') =>
     ({
       conversation_id: conversationId,
@@ -177,7 +179,7 @@ describe('SendBatcher', () => {
       Array.from({ length: 25 }, (_, i) => batcher.submit(input(group.id, i % 2 ? alice : bob, `s${i}`))),
     );
     expect(sizes).toEqual([25]);
-    expect(rows.map((r) => Number(r?.seq))).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(rows.map(seqOf)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
   });
 
   it('splits at maxBatch and writes each conversation in arrival order across lanes', async () => {
@@ -195,7 +197,7 @@ describe('SendBatcher', () => {
       ...Array.from({ length: 6 }, (_, i) => batcher.submit(input(g1.id, alice, `x${i}`))),
       ...Array.from({ length: 3 }, (_, i) => batcher.submit(input(g2.id, bob, `y${i}`))),
     ]);
-    expect(rows.map((r) => Number(r?.seq))).toEqual([1, 2, 3, 4, 5, 6, 1, 2, 3]);
+    expect(rows.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 1, 2, 3]);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(9);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
   });
@@ -210,7 +212,41 @@ describe('SendBatcher', () => {
     expect(pair).toEqual([undefined, undefined]);
     expect((await stored(group.id)).messages).toEqual([]);
     // The conversation took no seq: the next message is 1.
-    expect(Number((await batcher.submit(input(group.id, bob, 'first')))?.seq)).toBe(1);
+    expect(seqOf(await batcher.submit(input(group.id, bob, 'first')))).toBe(1);
+  });
+
+  it('answers a refusal per message, in the checked order: not a member, a used client_id, a DM block', async () => {
+    const group = await createGroup(app, alice, [bob]);
+    const [x, y] = await Promise.all([createUser(app), createUser(app)]);
+    const dm = await createDm(app, x, y);
+    const batcher = new SendBatcher({ db: app.tma.db, needsHooks: () => false, hooks: async () => {} });
+    const [mine, theirs] = [randomUUID(), randomUUID()];
+    const first = await batcher.submit({ ...input(group.id, alice, 'first'), client_id: mine });
+    const before = await batcher.submit({ ...input(dm.id, y, 'before'), client_id: theirs });
+    const id = (o: BatchOutcome | undefined) => (o?.kind === 'stored' ? o.row.id : undefined);
+    await app.tma.db
+      .insertInto('user_blocks')
+      .values({ blocker_id: x.user.id, blocked_id: y.user.id })
+      .execute();
+    const outcomes = await Promise.all([
+      batcher.submit(input(group.id, carol, 'outsider')),
+      batcher.submit({ ...input(group.id, alice, 'again'), client_id: mine }),
+      batcher.submit({ ...input(dm.id, alice, 'elsewhere'), client_id: mine }),
+      batcher.submit(input(dm.id, y, 'blocked')),
+      batcher.submit(input(randomUUID(), bob, 'nowhere')),
+      // A retry in a DM blocked since is answered as the retry it is: client_id is checked before blocks.
+      batcher.submit({ ...input(dm.id, y, 'before'), client_id: theirs }),
+    ]);
+    expect(outcomes).toEqual([
+      { kind: 'refused', reason: 'not_member' },
+      { kind: 'duplicate', original: { id: id(first), conversation_id: group.id } },
+      { kind: 'refused', reason: 'not_member' },
+      { kind: 'refused', reason: 'blocked' },
+      { kind: 'refused', reason: 'not_member' },
+      { kind: 'duplicate', original: { id: id(before), conversation_id: dm.id } },
+    ]);
+    expect((await stored(group.id)).messages.map((m) => m.content)).toEqual(['first']);
+    expect((await stored(dm.id)).messages.map((m) => Number(m.seq))).toEqual([1]);
   });
 });
 
