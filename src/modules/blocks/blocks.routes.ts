@@ -7,7 +7,7 @@ import { actorOf } from '../../identity/actor.js';
 import { BlockView, UnblockResult, UserIdParams } from './blocks.schemas.js';
 
 export async function blocksRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const service = ctx.services.blocksService;
+  const service = ctx.services.blocks;
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/blocks',

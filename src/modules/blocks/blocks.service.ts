@@ -5,10 +5,11 @@ import { NotFoundError, UnprocessableError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
-import type { FriendsRepository } from '../friends/friends.repository.js';
-import type { UsersRepository } from '../users/users.repository.js';
+import type { ServiceDeps } from '../conversations/conversations.service.js';
+import { FriendsRepository } from '../friends/friends.repository.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { toUserView } from '../users/users.schemas.js';
-import type { BlocksCursor, BlocksRepository } from './blocks.repository.js';
+import { type BlocksCursor, BlocksRepository } from './blocks.repository.js';
 import type { BlockView } from './blocks.schemas.js';
 
 function isBlocksCursor(v: unknown): v is BlocksCursor {
@@ -24,13 +25,19 @@ function isBlocksCursor(v: unknown): v is BlocksCursor {
 }
 
 export class BlocksService {
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly bus: EventBus,
-    private readonly blocks: BlocksRepository,
-    private readonly friends: FriendsRepository,
-    private readonly users: UsersRepository,
-  ) {}
+  private readonly db: Kysely<DB>;
+  private readonly bus: EventBus;
+  private readonly blocks: BlocksRepository;
+  private readonly friends: FriendsRepository;
+  private readonly users: UsersRepository;
+
+  constructor(deps: ServiceDeps) {
+    this.db = deps.db;
+    this.bus = deps.bus;
+    this.blocks = new BlocksRepository(deps.db);
+    this.friends = new FriendsRepository(deps.db);
+    this.users = new UsersRepository(deps.db);
+  }
 
   async list(
     actor: Actor,

@@ -22,7 +22,7 @@ const One = Envelope(ConversationViewSchema);
 
 export async function conversationsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const service = ctx.services.conversations;
-  const members = ctx.services.conversationMembers;
+  const members = ctx.services.members;
 
   app.get<{ Querystring: Static<typeof ListConversationsQuery> }>(
     '/conversations',

@@ -19,7 +19,7 @@ const ListQuery = Type.Object(
 );
 
 export async function friendsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const service = ctx.services.friendsService;
+  const service = ctx.services.friends;
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/friends',

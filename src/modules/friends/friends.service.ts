@@ -5,13 +5,14 @@ import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
-import type { BlocksRepository } from '../blocks/blocks.repository.js';
-import type { UsersRepository } from '../users/users.repository.js';
+import { BlocksRepository } from '../blocks/blocks.repository.js';
+import type { ServiceDeps } from '../conversations/conversations.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { toUserView } from '../users/users.schemas.js';
-import type {
-  FriendsCursor,
-  FriendshipRow,
-  FriendshipWithUser,
+import {
+  type FriendsCursor,
+  type FriendshipRow,
+  type FriendshipWithUser,
   FriendsRepository,
 } from './friends.repository.js';
 import type { FriendRequestView, FriendView, SendFriendRequestBody } from './friends.schemas.js';
@@ -50,13 +51,19 @@ export function toRequestView(
 }
 
 export class FriendsService {
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly bus: EventBus,
-    private readonly friends: FriendsRepository,
-    private readonly blocks: BlocksRepository,
-    private readonly users: UsersRepository,
-  ) {}
+  private readonly db: Kysely<DB>;
+  private readonly bus: EventBus;
+  private readonly friends: FriendsRepository;
+  private readonly blocks: BlocksRepository;
+  private readonly users: UsersRepository;
+
+  constructor(deps: ServiceDeps) {
+    this.db = deps.db;
+    this.bus = deps.bus;
+    this.friends = new FriendsRepository(deps.db);
+    this.blocks = new BlocksRepository(deps.db);
+    this.users = new UsersRepository(deps.db);
+  }
 
   async listFriends(actor: Actor, limit: number, cursor?: string) {
     const rows = await this.friends.listFriends(

@@ -7,7 +7,7 @@ import { UserView } from '../users/users.schemas.js';
 import { ConversationHit, MessageHit, MessageSearchQuery, NameSearchQuery } from './search.schemas.js';
 
 export async function searchRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const { searchService, usersService } = ctx.services;
+  const { search: searchService, users: usersService } = ctx.services;
 
   app.get<{ Querystring: MessageSearchQuery }>(
     '/search/messages',

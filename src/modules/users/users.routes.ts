@@ -7,7 +7,7 @@ import { actorOf } from '../../identity/actor.js';
 import { SelfView, UpdateMeBody, UserProfileView, UserView } from './users.schemas.js';
 
 export async function usersRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const service = ctx.services.usersService;
+  const service = ctx.services.users;
 
   app.get<{ Querystring: { q: string; limit: number; cursor?: string } }>(
     '/users',

@@ -6,9 +6,10 @@ import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import { checkedUrl } from '../../http/input-rules.js';
 import type { Actor } from '../../identity/actor.js';
-import type { BlocksRepository } from '../blocks/blocks.repository.js';
-import type { FriendsRepository } from '../friends/friends.repository.js';
-import type { UsersRepository } from './users.repository.js';
+import { BlocksRepository } from '../blocks/blocks.repository.js';
+import type { ServiceDeps } from '../conversations/conversations.service.js';
+import { FriendsRepository } from '../friends/friends.repository.js';
+import { UsersRepository } from './users.repository.js';
 import {
   type SelfView,
   toSelfView,
@@ -60,13 +61,19 @@ function isSearchCursor(v: unknown): v is { o: number } {
 const PROFILE_FIELDS = ['display_name', 'avatar_url', 'position'] as const;
 
 export class UsersService {
-  constructor(
-    private readonly config: Config,
-    private readonly bus: EventBus,
-    private readonly users: UsersRepository,
-    private readonly friends: FriendsRepository,
-    private readonly blocks: BlocksRepository,
-  ) {}
+  private readonly config: Config;
+  private readonly bus: EventBus;
+  private readonly users: UsersRepository;
+  private readonly friends: FriendsRepository;
+  private readonly blocks: BlocksRepository;
+
+  constructor(deps: ServiceDeps) {
+    this.config = deps.config;
+    this.bus = deps.bus;
+    this.users = new UsersRepository(deps.db);
+    this.friends = new FriendsRepository(deps.db);
+    this.blocks = new BlocksRepository(deps.db);
+  }
 
   /** Unknown users are 404; deactivated ones are still shown (deactivated: true) so history stays readable. */
   async getUser(actor: Actor, userId: string): Promise<UserProfileView> {
