@@ -93,7 +93,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await registerBrowserPolicy(app, config);
 
   // Per client IP before authentication, so requests with a missing or forged token are counted too.
-  registerIpRateLimit(app, {
+  const ipLimiter = registerIpRateLimit(app, {
     perMinute: config.rateLimitGlobalPerMinute,
     redis,
     keyPrefix: config.redisKeyPrefix,
@@ -132,7 +132,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     () => sends.messages,
   );
   // After the modules (services exist); drains sockets in preClose and closes before the database.
-  createRealtime(app, ctx);
+  createRealtime(app, ctx, { ipLimiter });
   await ctx.jobs.start();
   await startMaintenance(ctx);
 

@@ -41,8 +41,11 @@ export function createIpLimiter(options: IpRateLimitOptions): RateLimiterAbstrac
   });
 }
 
-/** Every request but the health probes costs one point of its client IP, before anything else looks at it. */
-export function registerIpRateLimit(app: FastifyInstance, options: IpRateLimitOptions): void {
+/**
+ * Every request but the health probes costs one point of its client IP, before anything else looks at it.
+ * Returns the limiter, so WebSocket upgrades spend the same budget.
+ */
+export function registerIpRateLimit(app: FastifyInstance, options: IpRateLimitOptions): RateLimiterAbstract {
   const limiter = createIpLimiter(options);
   app.addHook('onRequest', async (request) => {
     if (exempt(request.url)) return;
@@ -54,4 +57,5 @@ export function registerIpRateLimit(app: FastifyInstance, options: IpRateLimitOp
       request.log.warn({ err: { message: (rejection as Error).message } }, 'ip rate limit unavailable');
     }
   });
+  return limiter;
 }

@@ -2,6 +2,7 @@
 // adapter.ts (Redis fan-out), connections.ts (handshakes, sockets, presence upkeep), origin.ts (upgrade
 // origins), shutdown.ts (drain and close).
 import type { FastifyInstance } from 'fastify';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Server } from 'socket.io';
 import type { AppContext } from '../context.js';
 import { MemoryPresence, RedisPresence } from '../platform/presence.js';
@@ -19,6 +20,7 @@ import { RealtimeRepository } from './realtime.repository.js';
 import { closeTransports, drainSockets, Lifecycle } from './shutdown.js';
 import { subscribeDomainEvents } from './subscriber.js';
 import { TypingTracker } from './typing.js';
+import { guardEngineRate, upgradeLimit } from './upgrade-limit.js';
 import { errorCode, WsGateway } from './ws-gateway.js';
 
 type EngineConnection = { on(event: 'close', fn: (reason: string, description: unknown) => void): void };
@@ -42,7 +44,16 @@ declare module 'fastify' {
 const EVENTS_PER_SOCKET_PER_SECOND = 30;
 
 /** Creates the realtime server on `app.server`; shutdown is wired to the app's preClose/onClose. */
-export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeServer {
+export interface RealtimeOptions {
+  /** The per-IP request limiter of the HTTP API: upgrades spend the same budget. */
+  ipLimiter?: RateLimiterAbstract;
+}
+
+export function createRealtime(
+  app: FastifyInstance,
+  ctx: AppContext,
+  options: RealtimeOptions = {},
+): RealtimeServer {
   const { config, logger } = ctx;
   const settings = config.realtime;
   const io: Io = new Server(app.server, {
@@ -72,6 +83,8 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
   });
   const originAllowed = originCheck(config.allowedOrigins);
   guardEngineOrigins(io, originAllowed, () => metrics.socketErrors.inc({ code: ORIGIN_REFUSED.code }));
+  const rateLimit = options.ipLimiter ? upgradeLimit(options.ipLimiter, config.trustProxy) : async () => 0;
+  guardEngineRate(io, rateLimit, () => metrics.socketErrors.inc({ code: 'rate_limited' }));
   // Engine.IO closes a connection on a protocol error ("transport error"); count it beside /ws's.
   io.engine.on('connection', (conn: EngineConnection) =>
     conn.on('close', (reason, description) => {
@@ -143,6 +156,7 @@ export function createRealtime(app: FastifyInstance, ctx: AppContext): RealtimeS
     metrics,
     track: lifecycle.track,
     originAllowed,
+    rateLimit,
   });
   gateway = ws;
   fanout.addTransport(ws);

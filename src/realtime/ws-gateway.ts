@@ -12,6 +12,7 @@ import type { RealtimeMetrics } from './metrics.js';
 import { ORIGIN_REFUSED, type OriginCheck, refuseUpgrade } from './origin.js';
 import type { PresenceService } from './presence.js';
 import { rooms } from './protocol.js';
+import { refuseUpgradeRateLimited, type UpgradeLimit } from './upgrade-limit.js';
 
 export interface WsGatewayDeps {
   authenticator: () => Authenticator;
@@ -30,6 +31,8 @@ export interface WsGatewayDeps {
   track<T>(work: Promise<T>): Promise<T>;
   /** ALLOWED_ORIGINS, checked before the WebSocket opens (403 otherwise). */
   originAllowed: OriginCheck;
+  /** The per-IP request budget (0: go ahead; else seconds to wait). */
+  rateLimit: UpgradeLimit;
 }
 
 interface WsClient {
@@ -220,6 +223,16 @@ export class WsGateway implements RoomTransport {
       refuseUpgrade(socket);
       return;
     }
+    socket.on('error', () => socket.destroy());
+    void this.deps.rateLimit(req).then((wait) => {
+      if (wait > 0) {
+        this.deps.metrics.socketErrors.inc({ code: 'rate_limited' });
+        refuseUpgradeRateLimited(socket, wait);
+      } else if (!socket.destroyed) this.accept(req, socket, head, url);
+    });
+  }
+
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
     // A reset before or during the handshake (ECONNRESET) is the client's business, not the process's.
     socket.on('error', () => socket.destroy());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
