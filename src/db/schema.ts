@@ -238,6 +238,12 @@ export interface WebhookReceiptsTable {
   received_at: Generated<Date>;
 }
 
+export interface RevokedSessionsTable {
+  session_id: string;
+  revoked_at: Generated<Date>;
+  expires_at: Date;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -260,6 +266,7 @@ export interface DB {
   encryption_keys: EncryptionKeysTable;
   devices: DevicesTable;
   webhook_receipts: WebhookReceiptsTable;
+  revoked_sessions: RevokedSessionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -2,6 +2,7 @@
 import type { AppContext } from '../context.js';
 import { AccessTokens } from './access-tokens.js';
 import { resolveJwtSecret } from './jwt-secret.js';
+import { RevokedSessionsRepository } from './revoked-sessions.repository.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TmsAuthenticator } from './tms-authenticator.js';
 import { TmsClient } from './tms-client.js';
@@ -40,7 +41,10 @@ export function createIdentity(deps: IdentityDeps): Identity {
   // Reads on the request path survive a cache outage (known users are then read from the database).
   const tolerant = new TolerantCache(deps.cache, deps.logger);
   const directory = new TmsDirectory(deps, client, tolerant);
-  const authenticator = new TmsAuthenticator(config.tms, config.jwtSecret, tolerant, directory);
+  const revoked = new RevokedSessionsRepository(deps.db);
+  const authenticator = new TmsAuthenticator(config.tms, config.jwtSecret, tolerant, directory, (sid) =>
+    revoked.isRevoked(sid),
+  );
   const sync = new TmsSync(deps, client, directory);
   return { mode: 'tms', authenticator, tms: { client, directory, authenticator, sync } };
 }

@@ -7,6 +7,7 @@ import type { Actor } from './actor.js';
 import type { LogoutResult, TokenPair } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 import { markSessionRevoked } from './revocation.js';
+import { RevokedSessionsRepository } from './revoked-sessions.repository.js';
 import type { TmsAuthenticator } from './tms-authenticator.js';
 import { type TmsClient, TmsHttpError, TmsUnavailableError } from './tms-client.js';
 import { tmsUnavailable } from './tms-directory.js';
@@ -55,6 +56,7 @@ export class TmsAuthService implements AuthService {
   /** Revoked here at once, then TMS is told; tms_synced says whether TMS confirmed. */
   async logout(actor: Actor, accessToken: string, refreshToken: string | undefined): Promise<LogoutResult> {
     if (actor.sessionId) {
+      await new RevokedSessionsRepository(this.ctx.db).record(actor.sessionId, TMS_REVOCATION_TTL_S);
       await markSessionRevoked(this.ctx.cache, actor.sessionId, TMS_REVOCATION_TTL_S);
       this.ctx.bus.publish('session.revoked', { session_id: actor.sessionId, user_id: actor.userId });
     }

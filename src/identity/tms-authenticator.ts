@@ -13,11 +13,14 @@ import { UnauthenticatedError } from '../errors.js';
 import type { Cache } from '../platform/cache.js';
 import { hmacKey } from './access-tokens.js';
 import type { Actor, Authenticator } from './actor.js';
-import { revokedSessionKey } from './revocation.js';
+import { LIVE_SESSION_TTL_SECONDS, revokedSessionKey } from './revocation.js';
 import { mapRoles, type TmsDirectory, tmsUnavailable } from './tms-directory.js';
 
 const CLOCK_TOLERANCE_S = 30;
 const ASYMMETRIC = ['RS256', 'ES256'];
+
+/** How long a stored revocation read back into the cache is kept there (the row itself lives 24 h). */
+const REVOKED_TTL_S = 3600;
 
 const invalid = () => new UnauthenticatedError('token_invalid', 'Access token is not valid');
 
@@ -31,6 +34,8 @@ export class TmsAuthenticator implements Authenticator {
     jwtSecret: string | undefined,
     private readonly cache: Cache,
     private readonly directory: TmsDirectory,
+    /** The stored revocations (PostgreSQL), read when the cache has no answer for a session id. */
+    private readonly revokedSource?: (sessionId: string) => Promise<boolean>,
   ) {
     this.secret = jwtSecret ? hmacKey(jwtSecret) : undefined;
     // jose caches the key set and refetches it when a token names an unknown kid (at most once per cooldown).
@@ -90,8 +95,19 @@ export class TmsAuthenticator implements Authenticator {
       this.directory.resolve(sub),
     ]);
     if (link.deactivated) throw new UnauthenticatedError('user_deactivated', 'Account is deactivated');
-    if (revoked === true) throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
+    if (revoked === true || (sid && revoked === undefined && (await this.storedRevocation(sid))))
+      throw new UnauthenticatedError('session_revoked', 'Session has been revoked');
     return { userId: link.userId, role: this.roleFromClaims(payload) ?? link.role, sessionId: sid };
+  }
+
+  /** A cache miss (expiry, flush, a new instance) asks the database once and caches the answer either way. */
+  private async storedRevocation(sid: string): Promise<boolean> {
+    if (!this.revokedSource) return false;
+    const revoked = await this.revokedSource(sid);
+    await this.cache
+      .set(revokedSessionKey(sid), revoked, revoked ? REVOKED_TTL_S : LIVE_SESSION_TTL_SECONDS)
+      .catch(() => undefined);
+    return revoked;
   }
 
   private roleFromClaims(payload: JWTPayload): Actor['role'] | undefined {

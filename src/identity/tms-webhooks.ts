@@ -3,6 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { AppError, ConflictError, ServiceUnavailableError, UnauthenticatedError } from '../errors.js';
 import { markSessionRevoked } from './revocation.js';
+import { RevokedSessionsRepository } from './revoked-sessions.repository.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { type TmsClient, TmsUnavailableError, type TmsUser } from './tms-client.js';
 import { type TmsDirectory, tmsUnavailable } from './tms-directory.js';
@@ -90,6 +91,7 @@ export class TmsWebhooks {
       case 'session.revoked': {
         const sid = stringField(data, 'session_id') ?? stringField(data, 'sid');
         if (!sid) throw badData('session_id');
+        await new RevokedSessionsRepository(this.ctx.db).record(sid, TMS_REVOCATION_TTL_S);
         await markSessionRevoked(this.ctx.cache, sid, TMS_REVOCATION_TTL_S);
         const localId = tmsUserId ? await this.directory.localIdOf(tmsUserId) : undefined;
         if (localId) this.ctx.bus.publish('session.revoked', { session_id: sid, user_id: localId });

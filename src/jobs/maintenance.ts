@@ -1,6 +1,7 @@
 // Periodic maintenance, one place: each task is a job queue run by a pg-boss cron schedule, so it runs once
 // per period across every instance (not once per instance) on PostgreSQL and PGlite alike.
 import type { AppContext } from '../context.js';
+import { RevokedSessionsRepository } from '../identity/revoked-sessions.repository.js';
 import { SessionsRepository } from '../identity/sessions.repository.js';
 
 export const MAINTENANCE_QUEUES = {
@@ -34,6 +35,7 @@ export function cronEvery(seconds: number): string {
 export function maintenanceTasks(ctx: AppContext): MaintenanceTask[] {
   const { logger } = ctx;
   const sessions = new SessionsRepository(ctx.db);
+  const revokedSessions = new RevokedSessionsRepository(ctx.db);
   const tasks: MaintenanceTask[] = [
     {
       // Catch-up events older than EVENT_RETENTION_DAYS (messages themselves stay).
@@ -47,7 +49,11 @@ export function maintenanceTasks(ctx: AppContext): MaintenanceTask[] {
     {
       name: MAINTENANCE_QUEUES.expiredSessions,
       cron: '30 * * * *',
-      run: () => sessions.deleteExpired(new Date(Date.now() - EXPIRED_SESSION_GRACE_MS)),
+      // Expired logins, and stored TMS revocations whose tokens have all expired.
+      run: async () => {
+        await sessions.deleteExpired(new Date(Date.now() - EXPIRED_SESSION_GRACE_MS));
+        await revokedSessions.prune();
+      },
     },
   ];
   const { identity } = ctx;

@@ -77,7 +77,7 @@ describe('migrations CLI on PGlite', () => {
     expect(applied.stdout).toMatch(/applied\s+0001_initial/);
     const down = await runScript('src/db/migrate.ts', ['down'], env);
     expect(down.code).toBe(0);
-    expect(down.stdout).toContain('reverted 0002_files');
+    expect(down.stdout).toContain('reverted 0003_revoked_sessions');
     const upAgain = await runScript('src/db/migrate.ts', ['up'], env);
     expect(upAgain.code).toBe(0);
     expect(upAgain.stdout).toContain('applied 0001_initial');
