@@ -80,7 +80,7 @@ describe('migrations CLI on PGlite', () => {
     expect(down.stdout).toContain('reverted 0003_revoked_sessions');
     const upAgain = await runScript('src/db/migrate.ts', ['up'], env);
     expect(upAgain.code).toBe(0);
-    expect(upAgain.stdout).toContain('applied 0001_initial');
+    expect(upAgain.stdout).toContain('applied 0003_revoked_sessions');
     const none = await runScript('src/db/migrate.ts', ['to', 'none'], env);
     expect(none.stdout).toContain('reverted 0001_initial');
     const named = await runScript('src/db/migrate.ts', ['to', '0001_initial'], env);
