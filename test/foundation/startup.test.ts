@@ -131,11 +131,11 @@ describe.runIf(Boolean(base))(
       }
 
       const down = await runScript('src/db/migrate.ts', ['down'], env);
-      expect(down.stdout).toContain('reverted 0002_files');
+      expect(down.stdout).toContain('reverted 0003_revoked_sessions');
       const status = await runScript('src/db/migrate.ts', ['status'], env);
-      expect(status.stdout).toMatch(/pending\s+0002_files/);
+      expect(status.stdout).toMatch(/pending\s+0003_revoked_sessions/);
       const up = await runScript('src/db/migrate.ts', ['up'], env);
-      expect(up.stdout).toContain('applied 0002_files');
+      expect(up.stdout).toContain('applied 0003_revoked_sessions');
     });
   },
   180_000,
