@@ -9,8 +9,8 @@ import { LocalStorage } from './storage/local-storage.js';
 import { S3Storage } from './storage/s3-storage.js';
 import type { FileStorage } from './storage/storage.js';
 
-/** How often the orphan sweep is enqueued (one instance runs it: a singleton job). */
-export const SWEEP_INTERVAL_MS = 10 * 60_000;
+/** The orphan sweep's cron schedule (UTC): one run per period across every instance (docs/jobs.md). */
+export const SWEEP_CRON = '*/10 * * * *';
 
 export function createStorage(ctx: Pick<AppContext, 'config'>): FileStorage {
   const { storage } = ctx.config;
@@ -72,12 +72,7 @@ export async function registerFiles(ctx: AppContext): Promise<FileJobs> {
     if (ids.length > 0) await ctx.jobs.send(SWEEP_QUEUE, {}, { startAfterSeconds: retention });
   });
 
-  const timer = setInterval(() => {
-    ctx.jobs
-      .send(SWEEP_QUEUE, {}, { singletonKey: SWEEP_QUEUE })
-      .catch((err) => ctx.logger.warn({ err }, 'could not enqueue the file sweep'));
-  }, SWEEP_INTERVAL_MS);
-  timer.unref();
-  ctx.onClose(() => clearInterval(timer));
+  // Pending uploads older than an hour, unattached files older than a day, deletions that came due.
+  await ctx.jobs.schedule(SWEEP_QUEUE, SWEEP_CRON);
   return jobs;
 }

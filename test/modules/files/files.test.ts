@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SWEEP_QUEUE } from '../../../src/modules/files/files.jobs.js';
+import { SWEEP_CRON } from '../../../src/modules/files/files.module.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser } from '../../helpers/factories.js';
 import { complete, getFile, png, put, ticket, uploadReady, uploadUrl } from './files-helpers.js';
@@ -318,6 +319,10 @@ describe.each<Driver>(['local', 's3'])('files on the %s driver', (driver) => {
   });
 
   describe('orphan sweep', () => {
+    it('is a cron schedule stored in the database, so one instance runs it per period', async () => {
+      expect(await app.tma.jobs.schedules()).toContainEqual({ name: SWEEP_QUEUE, cron: SWEEP_CRON });
+    });
+
     it('removes pending uploads after 1 h and unattached files after 24 h, objects included', async () => {
       const alice = await createUser(app);
       const stale = await ticket(app, alice, { size: 100 });
