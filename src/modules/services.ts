@@ -9,6 +9,7 @@ import { createFilesService } from './files/files.module.js';
 import type { FilesService } from './files/files.service.js';
 import { FriendsRepository } from './friends/friends.repository.js';
 import { FriendsService } from './friends/friends.service.js';
+import { MessageAttachments } from './messages/message-attachments.js';
 import { MessagesService } from './messages/messages.service.js';
 import { ReceiptsService } from './messages/receipts.service.js';
 import { PinsService } from './pins/pins.service.js';
@@ -42,15 +43,17 @@ export interface Services {
 
 export function createServices(ctx: Omit<AppContext, 'services'>): Services {
   const access = new AccessService(ctx);
-  const conversations = new ConversationsService(ctx, access);
-  const messages = new MessagesService(ctx, access);
+  // Every service that builds message views fills their files through this one holder.
+  const attachments = new MessageAttachments();
+  const conversations = new ConversationsService(ctx, access, attachments);
+  const messages = new MessagesService(ctx, access, attachments);
   return {
     access,
     conversations,
     members: new MembersService(ctx, conversations),
     messages,
     receipts: new ReceiptsService(ctx, conversations),
-    sync: new SyncService(ctx, conversations),
+    sync: new SyncService(ctx, conversations, attachments),
     files: createFilesService(ctx),
     usersRepository: new UsersRepository(ctx.db),
     blocksRepository: new BlocksRepository(ctx.db),
@@ -58,7 +61,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     users: new UsersService(ctx),
     friends: new FriendsService(ctx),
     blocks: new BlocksService(ctx),
-    search: new SearchService(ctx, access),
+    search: new SearchService(ctx, access, attachments),
     reactions: new ReactionsService(ctx, access, messages),
     pins: new PinsService(ctx, access, messages),
     polls: new PollsService(ctx, access, messages),

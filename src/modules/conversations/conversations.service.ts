@@ -11,6 +11,7 @@ import type { Actor } from '../../identity/actor.js';
 import type { AccessService } from '../access/access.service.js';
 import { BlocksRepository } from '../blocks/blocks.repository.js';
 import { appendMessage } from '../messages/append-message.js';
+import { MessageAttachments } from '../messages/message-attachments.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { appendConversationEvent } from './conversation-events.js';
@@ -49,6 +50,7 @@ export class ConversationsService {
   constructor(
     private readonly deps: ServiceDeps,
     readonly access: AccessService,
+    private readonly attachments: MessageAttachments = new MessageAttachments(),
   ) {
     this.repo = new ConversationsRepository(deps.db);
     this.members = new MembersRepository(deps.db);
@@ -67,6 +69,7 @@ export class ConversationsService {
     const rows = await this.repo.listForUser(actor.userId, { limit: options.limit + 1, cursor });
     const more = rows.length > options.limit;
     const pageRows = more ? rows.slice(0, options.limit) : rows;
+    await this.attachments.fill(pageRows.flatMap((r) => (r.last_message ? [r.last_message] : [])));
     const items = pageRows.map(toConversationView);
     const last = pageRows.at(-1);
     return {
@@ -78,6 +81,7 @@ export class ConversationsService {
   async get(actor: Actor, conversationId: string): Promise<ConversationView> {
     const [row] = await this.repo.listForUser(actor.userId, { limit: 1, conversationId });
     if (!row) throw new NotFoundError('Conversation');
+    if (row.last_message) await this.attachments.fill(row.last_message);
     return toConversationView(row);
   }
 
@@ -261,7 +265,7 @@ export class ConversationsService {
   /** Publishes message.created for messages stored by a committed transaction (system messages). */
   async publishCreatedMessages(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const views = await this.messages.viewsByIds(ids, null);
+    const views = await this.attachments.fill(await this.messages.viewsByIds(ids, null));
     for (const message of views) this.deps.bus.publish('message.created', { message });
   }
 }

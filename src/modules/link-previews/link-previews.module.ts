@@ -17,6 +17,7 @@ export async function registerLinkPreviews(ctx: AppContext): Promise<LinkPreview
     logger: ctx.logger,
     repo: new LinkPreviewsRepository(ctx.db),
     messages: new MessagesRepository(ctx.db),
+    attachments: ctx.services.messages.attachments,
     fetch: { allowlist: ctx.config.linkPreviewAllowlist },
   });
   await ctx.jobs.define<LinkPreviewJob>(LINK_PREVIEW_QUEUE, (job) => service.process(job), {

@@ -11,6 +11,7 @@ import type { DB } from '../../db/schema.js';
 import type { EventBus } from '../../events/bus.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
+import type { MessageAttachments } from '../messages/message-attachments.js';
 import type { MessagesRepository } from '../messages/messages.repository.js';
 import { type FetchOptions, fetchPage, LinkFetchError } from './link-fetcher.js';
 import type { LinkPreviewRow, LinkPreviewsRepository } from './link-previews.repository.js';
@@ -67,6 +68,8 @@ export interface LinkPreviewsDeps {
   logger: Logger;
   repo: LinkPreviewsRepository;
   messages: MessagesRepository;
+  /** Fills the files of an image or file message whose caption got a preview. */
+  attachments?: MessageAttachments;
   fetch: FetchOptions;
 }
 
@@ -103,6 +106,7 @@ export class LinkPreviewsService {
     });
     if (seq === undefined) return;
     const view = await this.deps.messages.viewById(job.message_id, null);
+    if (view) await this.deps.attachments?.fill(view);
     if (view)
       this.deps.bus.publish('message.updated', { conversation_id: view.conversation_id, seq, message: view });
   }

@@ -16,6 +16,7 @@ import { type AccessService, BLOCKED_MESSAGE, requireAuthorOrAdminOf } from '../
 import { appendConversationEvent } from '../conversations/conversation-events.js';
 import type { ServiceDeps } from '../conversations/conversations.service.js';
 import { type AppendMessageInput, appendMessage, DuplicateClientIdError } from './append-message.js';
+import { type AttachmentProvider, FILE_TYPES, MessageAttachments } from './message-attachments.js';
 import { type StoredMessage, toMessageView } from './message-views.js';
 import { MessagesRepository } from './messages.repository.js';
 import { MAX_CONTENT_LENGTH, MAX_METADATA_BYTES } from './messages.schemas.js';
@@ -31,21 +32,6 @@ export interface SendMessageInput {
   /** File ids for image/file/voice messages. */
   attachments?: string[];
 }
-
-/** Message files (src/modules/files): attach in the send transaction, share on forward, views with signed URLs. */
-export interface AttachmentProvider {
-  attach(
-    trx: Transaction<DB>,
-    senderId: string,
-    messageId: string,
-    type: string,
-    fileIds: string[],
-  ): Promise<void>;
-  share(trx: Transaction<DB>, sourceMessageId: string, messageId: string): Promise<boolean>;
-  viewsFor(messageIds: readonly string[]): Promise<Map<string, MessageView['attachments']>>;
-}
-
-const FILE_TYPES: ReadonlySet<MessageType> = new Set(['image', 'file', 'voice']);
 
 export interface EditMessageInput {
   content: string;
@@ -116,13 +102,14 @@ export class MessagesService {
   readonly repo: MessagesRepository;
   private readonly contentHooks: Array<{ run: ContentHook; applies: HookFilter }> = [];
   private readonly batcher: SendBatcher;
-  private attachmentProvider: AttachmentProvider | undefined;
   /** Batched writes so far: messages / batches is the mean batch size (`/metrics`). */
   readonly sendStats = { batches: 0, messages: 0 };
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly access: AccessService,
+    /** Shared with every service that builds message views. */
+    readonly attachments: MessageAttachments = new MessageAttachments(),
   ) {
     this.repo = new MessagesRepository(deps.db);
     this.batcher = new SendBatcher({
@@ -155,28 +142,18 @@ export class MessagesService {
   }
 
   useAttachments(provider: AttachmentProvider): void {
-    this.attachmentProvider = provider;
+    this.attachments.use(provider);
   }
 
   /** Fills `attachments` of file messages (signed URLs); other views keep their empty list. */
-  async withAttachments<T extends MessageView | MessageView[]>(views: T): Promise<T> {
-    const list = (Array.isArray(views) ? views : [views]) as MessageView[];
-    const ids = list.filter((v) => FILE_TYPES.has(v.type) && !v.deleted_at).map((v) => v.id);
-    if (!this.attachmentProvider || ids.length === 0) return views;
-    const found = await this.attachmentProvider.viewsFor(ids);
-    for (const view of list) view.attachments = found.get(view.id) ?? [];
-    return views;
+  withAttachments<T extends MessageView | MessageView[]>(views: T): Promise<T> {
+    return this.attachments.fill(views);
   }
 
   /** A message as its members see it (no per-viewer fields), attachments included; for jobs. */
   async viewForMembers(messageId: string): Promise<MessageView | undefined> {
     const view = await this.repo.viewById(messageId, null);
     return view ? this.withAttachments(view) : undefined;
-  }
-
-  private requireAttachments(): AttachmentProvider {
-    if (!this.attachmentProvider) throw new Error('messages with files need the files module');
-    return this.attachmentProvider;
   }
 
   private needsHooks(input: AppendMessageInput): boolean {
@@ -299,9 +276,9 @@ export class MessagesService {
           forwarded_from_id: input.forwarded_from_id ?? null,
         });
         if (input.attachments) {
-          await this.requireAttachments().attach(trx, actor.userId, stored.id, type, input.attachments);
+          await this.attachments.required().attach(trx, actor.userId, stored.id, type, input.attachments);
         } else if (shareFrom && FILE_TYPES.has(type)) {
-          await this.requireAttachments().share(trx, shareFrom, stored.id);
+          await this.attachments.required().share(trx, shareFrom, stored.id);
         }
         await this.runHooks(trx, {
           message_id: stored.id,

@@ -76,9 +76,11 @@ export class PinsService {
   async list(actor: Actor, conversationId: string): Promise<PinView[]> {
     await this.access.requireMember(actor.userId, conversationId);
     const pins = await this.repo.list(conversationId);
-    const views = await this.messages.repo.viewsByIds(
-      pins.map((p) => p.message_id),
-      actor.userId,
+    const views = await this.messages.withAttachments(
+      await this.messages.repo.viewsByIds(
+        pins.map((p) => p.message_id),
+        actor.userId,
+      ),
     );
     const byId = new Map(views.map((v) => [v.id, v]));
     return pins.flatMap((p) => {

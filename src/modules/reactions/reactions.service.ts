@@ -93,7 +93,7 @@ export class ReactionsService {
   private async view(actor: Actor, messageId: string): Promise<MessageView> {
     const view = await this.messages.repo.viewById(messageId, actor.userId);
     if (!view) throw new NotFoundError('Message');
-    return view;
+    return this.messages.withAttachments(view);
   }
 }
 

@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
 import type { AccessService } from '../access/access.service.js';
 import type { ServiceDeps } from '../conversations/conversations.service.js';
+import { MessageAttachments } from '../messages/message-attachments.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { HIGHLIGHT_START, HIGHLIGHT_STOP, SearchRepository } from './search.repository.js';
 import type { ConversationHit, MessageSearchQuery } from './search.schemas.js';
@@ -67,6 +68,7 @@ export class SearchService {
   constructor(
     deps: ServiceDeps,
     private readonly access: AccessService,
+    private readonly attachments: MessageAttachments = new MessageAttachments(),
   ) {
     this.repo = new SearchRepository(deps.db);
     this.messages = new MessagesRepository(deps.db);
@@ -93,9 +95,11 @@ export class SearchService {
       limit: input.limit + 1,
     });
     const pageRows = rows.slice(0, input.limit);
-    const views = await this.messages.viewsByIds(
-      pageRows.map((r) => r.id),
-      actor.userId,
+    const views = await this.attachments.fill(
+      await this.messages.viewsByIds(
+        pageRows.map((r) => r.id),
+        actor.userId,
+      ),
     );
     const byId = new Map(views.map((v) => [v.id, v]));
     const items = pageRows.flatMap((r) => {

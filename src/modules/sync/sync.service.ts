@@ -3,6 +3,7 @@ import { AppError, GoneError, NotFoundError, ValidationError } from '../../error
 import type { MessageView } from '../../events/domain-events.js';
 import type { Actor } from '../../identity/actor.js';
 import type { ConversationsService, ServiceDeps } from '../conversations/conversations.service.js';
+import { MessageAttachments } from '../messages/message-attachments.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { SyncRepository } from './sync.repository.js';
 
@@ -45,6 +46,7 @@ export class SyncService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly conversations: ConversationsService,
+    private readonly attachments: MessageAttachments = new MessageAttachments(),
   ) {
     this.repo = new SyncRepository(deps.db);
     this.messages = new MessagesRepository(deps.db);
@@ -71,7 +73,10 @@ export class SyncService {
       e.message_id && MESSAGE_EVENTS.has(e.type) ? [e.message_id] : [],
     );
     const views = new Map<string, MessageView>(
-      (await this.messages.viewsByIds(messageIds, actor.userId)).map((m) => [m.id, m]),
+      (await this.attachments.fill(await this.messages.viewsByIds(messageIds, actor.userId))).map((m) => [
+        m.id,
+        m,
+      ]),
     );
     const events = page.map((e) => {
       const payload = { ...((e.payload ?? {}) as Record<string, unknown>) };
