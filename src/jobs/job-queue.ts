@@ -191,13 +191,20 @@ export class JobQueue {
       name,
       { pollingIntervalSeconds: this.options.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
       async (jobs) => {
-        for (const job of jobs) {
-          try {
-            await handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount });
-          } catch (err) {
-            logger.warn({ err, job: job.id, queue: name, retry: job.retryCount }, 'job failed');
-            throw err;
+        try {
+          for (const job of jobs) {
+            try {
+              await handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount });
+            } catch (err) {
+              logger.warn({ err, job: job.id, queue: name, retry: job.retryCount }, 'job failed');
+              throw err;
+            }
           }
+        } finally {
+          // A backlog drains at once: pg-boss would otherwise wait a whole poll interval after every job.
+          // The fetch that finds the queue empty ends the run, and the worker sleeps until a poll or a kick.
+          if (registration.workerId && this.state === 'started')
+            this.boss.notifyWorker(registration.workerId);
         }
       },
     );

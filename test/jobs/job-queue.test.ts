@@ -130,3 +130,29 @@ describe.runIf(usingPostgres)('JobQueue across instances (needs PostgreSQL: TEST
     }
   });
 });
+
+describe('JobQueue backlog', () => {
+  let slow: FastifyInstance;
+  const drained: string[] = [];
+
+  beforeAll(async () => {
+    // A poll interval far beyond the test: only the drain after each job can run the backlog in time.
+    slow = await buildTestApp({ JOB_POLL_INTERVAL_MS: '600000' });
+    await slow.tma.jobs.define<{ key: string }>('test-backlog', async (data) => {
+      drained.push(data.key);
+    });
+  });
+  afterAll(async () => {
+    await slow.close();
+  });
+
+  it('runs a backlog one job after another without waiting a poll interval between them', async () => {
+    const keys = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'];
+    await slow.tma.db.transaction().execute(async (trx) => {
+      for (const key of keys) await slow.tma.jobs.enqueue(trx, 'test-backlog', { key });
+    });
+    slow.tma.jobs.kick('test-backlog');
+    await until(() => drained.length === keys.length);
+    expect([...drained].sort()).toEqual(keys);
+  });
+});
