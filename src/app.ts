@@ -18,6 +18,7 @@ import { registerAuthHook } from './identity/auth-hook.js';
 import { registerIdentity } from './identity/identity.module.js';
 import { registerMaintenance, startMaintenance } from './jobs/maintenance.js';
 import { createLogger, POLLED_ROUTES } from './logger.js';
+import { seedAdminFromConfig } from './modules/admin/bootstrap.js';
 import { registerModules } from './modules/index.js';
 import { createRealtime } from './realtime/server.js';
 import { VERSION } from './version.js';
@@ -118,6 +119,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerHealthRoutes(app, health, VERSION);
   registerMetrics(app, ctx.metrics, config);
   await registerIdentity(app, ctx);
+  await seedAdminFromConfig(ctx.db, logger, config.bootstrapAdmin, config.authMode);
   await registerModules(app, ctx);
   await registerMaintenance(ctx);
   const sends = ctx.services.messages.sendStats;

@@ -101,6 +101,14 @@ export interface Config {
   mentionAll: 'admins' | 'members';
   /** /metrics: a bearer token it requires, and a port of its own instead of the API's. */
   metrics: { token: string | undefined; port: number | undefined };
+  /** Who may create a local account: anyone, holders of an admin-created invite code, or nobody. */
+  registration: 'open' | 'invite' | 'closed';
+  /** TMA_ADMIN_USERNAME/TMA_ADMIN_PASSWORD: the admin seeded at startup (local mode; idempotent). */
+  bootstrapAdmin: { username: string; password: string } | undefined;
+  /** Retention defaults (days; undefined keeps forever); admins override them at /api/v1/admin/settings/retention. */
+  retention: { messageDays: number | undefined; fileDays: number | undefined };
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: traces are exported over OTLP/HTTP when set (src/tracing.ts). */
+  otlpEndpoint: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -341,7 +349,32 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     },
     mentionAll: r.oneOf('MENTION_ALL', ['admins', 'members'] as const, 'admins'),
     metrics: { token: metricsToken, port: metricsPort },
+    registration: 'open',
+    bootstrapAdmin: undefined,
+    retention: { messageDays: undefined, fileDays: undefined },
+    otlpEndpoint: undefined,
   };
+  const adminUsername = r.raw('TMA_ADMIN_USERNAME');
+  const adminPassword = r.raw('TMA_ADMIN_PASSWORD');
+  if ((adminUsername === undefined) !== (adminPassword === undefined)) {
+    r.problems.push('TMA_ADMIN_USERNAME and TMA_ADMIN_PASSWORD: set both or neither');
+  }
+  if (adminUsername !== undefined && !/^[A-Za-z0-9_.-]{3,32}$/.test(adminUsername)) {
+    r.problems.push('TMA_ADMIN_USERNAME: 3-32 letters, digits, dots, dashes or underscores');
+  }
+  if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 128)) {
+    r.problems.push('TMA_ADMIN_PASSWORD: must be 8 to 128 characters');
+  }
+  const optionalDays = (name: string) =>
+    r.raw(name) === undefined ? undefined : r.int(name, 0, 1, 36_500);
+  config.registration = r.oneOf('REGISTRATION', ['open', 'invite', 'closed'] as const, 'open');
+  config.bootstrapAdmin =
+    adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined;
+  config.retention = {
+    messageDays: optionalDays('MESSAGE_RETENTION_DAYS'),
+    fileDays: optionalDays('FILE_RETENTION_DAYS'),
+  };
+  config.otlpEndpoint = r.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
   if (metricsPort && metricsPort === config.port) {
     r.problems.push('METRICS_PORT: must differ from PORT (unset serves /metrics on the API port)');
   }

@@ -3,12 +3,14 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from '
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_files.js';
 import * as m0003 from './migrations/0003_revoked_sessions.js';
+import * as m0006 from './migrations/0006_admin.js';
 import type { DB } from './schema.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_files': m0002,
   '0003_revoked_sessions': m0003,
+  '0006_admin': m0006,
 };
 
 export function createMigrator(db: Kysely<DB>): Migrator {

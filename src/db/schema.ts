@@ -244,6 +244,34 @@ export interface RevokedSessionsTable {
   expires_at: Date;
 }
 
+export interface AuditLogTable {
+  id: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  details: Json<JsonObject>;
+  ip: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface InvitesTable {
+  code_hash: string;
+  created_by: string | null;
+  max_uses: Generated<number>;
+  uses: Generated<number>;
+  expires_at: Timestamp;
+  created_at: Generated<Date>;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ServerSettingsTable {
+  key: string;
+  value: Json<JsonObject>;
+  updated_at: Generated<Date>;
+  updated_by: string | null;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -267,6 +295,9 @@ export interface DB {
   devices: DevicesTable;
   webhook_receipts: WebhookReceiptsTable;
   revoked_sessions: RevokedSessionsTable;
+  audit_log: AuditLogTable;
+  invites: InvitesTable;
+  server_settings: ServerSettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -23,9 +23,9 @@ export async function authRoutes(app: FastifyInstance, options: { service: AuthS
       schema: {
         tags: ['auth'],
         operationId: 'register',
-        summary: 'Create a local account (the first account becomes admin)',
+        summary: 'Create a local account (REGISTRATION=open, or invite with an invite code)',
         description:
-          'Local accounts only. The username is 3-32 letters, digits, dots, dashes or underscores; a weak password answers 400 weak_password with a hint. Answers the new user; log in to get tokens.',
+          'Local accounts only; every new account is a user (admins: TMA_ADMIN_USERNAME, `npm run admin`, or an admin). REGISTRATION=closed answers 403 registration_closed; REGISTRATION=invite needs invite_code (403 invite_required, invite_invalid). The username is 3-32 letters, digits, dots, dashes or underscores; a weak password answers 400 weak_password with a hint. Answers the new user; log in to get tokens.',
         security: [],
         body: RegisterBody,
         response: { 201: Envelope(SelfView), ...errors(400, 403, 409, 413, 429) },

@@ -12,6 +12,9 @@ export const RegisterBody = Type.Object(
     password: Password,
     email: Type.Optional(Email),
     display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    invite_code: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'REGISTRATION=invite' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,16 +1,18 @@
 // Local accounts: register, login, refresh-token rotation with reuse detection, logout.
 import { createHash, randomBytes } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.js';
 import { newId } from '../db/ids.js';
 import type { DB, UserRow } from '../db/schema.js';
 import {
   AppError,
   ConflictError,
+  ForbiddenError,
   isUniqueViolation,
   UnauthenticatedError,
   ValidationError,
 } from '../errors.js';
+import { InvitesRepository } from '../modules/admin/invites.js';
 import { type SelfView, toSelfView } from '../modules/users/users.schemas.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { Actor } from './actor.js';
@@ -20,9 +22,6 @@ import type { AuthLimiter } from './auth-limiter.js';
 import { burnPasswordCheck, hashPassword, passwordWeakness, verifyPassword } from './passwords.js';
 import { markSessionRevoked } from './revocation.js';
 import { SessionsRepository } from './sessions.repository.js';
-
-/** Serialises registrations just long enough to decide who is first (and so admin). */
-const FIRST_USER_LOCK = 72_010_001;
 
 export const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -44,7 +43,21 @@ export class LocalAuthService implements AuthService {
     return this.ctx.services.usersRepository;
   }
 
+  /**
+   * REGISTRATION=open: anyone; invite: with a live invite code (spent in the same transaction); closed: nobody.
+   * Every account registered here is a user: admins come from TMA_ADMIN_USERNAME, `npm run admin` or an admin.
+   */
   async register(input: RegisterBody, meta: ClientMeta): Promise<SelfView> {
+    const mode = this.ctx.config.registration;
+    if (mode === 'closed') {
+      throw new ForbiddenError(
+        'Registration is closed; ask an administrator for an account',
+        'registration_closed',
+      );
+    }
+    if (mode === 'invite' && !input.invite_code) {
+      throw new ForbiddenError('Registration needs an invite code', 'invite_required');
+    }
     await this.limiter.beforeAttempt(meta.ip, input.username);
     const weakness = passwordWeakness(input.password, input.username);
     if (weakness) {
@@ -53,21 +66,25 @@ export class LocalAuthService implements AuthService {
     const passwordHash = await hashPassword(input.password);
     try {
       const row = await this.ctx.db.transaction().execute(async (trx) => {
-        await sql`SELECT pg_advisory_xact_lock(${FIRST_USER_LOCK})`.execute(trx);
         if (await this.users.findByUsername(input.username, trx)) {
           throw new ConflictError('Username is already taken', 'username_taken', { field: 'username' });
         }
         if (input.email && (await this.users.findByEmail(input.email, trx))) {
           throw new ConflictError('Email is already registered', 'email_taken', { field: 'email' });
         }
-        const first = (await this.users.count(trx)) === 0;
+        if (mode === 'invite' && !(await new InvitesRepository(trx).consume(input.invite_code ?? '', trx))) {
+          throw new ForbiddenError(
+            'The invite code is unknown, used up, expired or revoked',
+            'invite_invalid',
+          );
+        }
         return this.users.insert(
           {
             id: newId(),
             username: input.username,
             email: input.email ?? null,
             display_name: input.display_name ?? input.username,
-            role: first ? 'admin' : 'user',
+            role: 'user',
             password_hash: passwordHash,
             settings: {},
           },

@@ -1,6 +1,7 @@
 // Registers every feature module's routes under /api/v1.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { adminRoutes } from './admin/admin.routes.js';
 import { blocksRoutes } from './blocks/blocks.routes.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { registerFiles } from './files/files.module.js';
@@ -31,6 +32,7 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));
       await api.register(async (scope) => filesRoutes(scope, ctx, ctx.services.files));
+      await api.register(async (scope) => void (await adminRoutes(scope, ctx)));
     },
     { prefix: '/api/v1' },
   );

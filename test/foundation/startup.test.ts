@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/db/migrator.js';
 import { adminUrl, databaseUrl } from '../helpers/databases.js';
 import { runScript, startServer } from '../helpers/processes.js';
+
+/** The newest migration: `down` reverts it and `up` applies it again. */
+const NEWEST = Object.keys(migrations).sort().at(-1) as string;
 
 async function expectServes(baseUrl: string) {
   const health = await fetch(`${baseUrl}/health`);
@@ -77,10 +81,10 @@ describe('migrations CLI on PGlite', () => {
     expect(applied.stdout).toMatch(/applied\s+0001_initial/);
     const down = await runScript('src/db/migrate.ts', ['down'], env);
     expect(down.code).toBe(0);
-    expect(down.stdout).toContain('reverted 0003_revoked_sessions');
+    expect(down.stdout).toContain(`reverted ${NEWEST}`);
     const upAgain = await runScript('src/db/migrate.ts', ['up'], env);
     expect(upAgain.code).toBe(0);
-    expect(upAgain.stdout).toContain('applied 0003_revoked_sessions');
+    expect(upAgain.stdout).toContain(`applied ${NEWEST}`);
     const none = await runScript('src/db/migrate.ts', ['to', 'none'], env);
     expect(none.stdout).toContain('reverted 0001_initial');
     const named = await runScript('src/db/migrate.ts', ['to', '0001_initial'], env);
@@ -131,11 +135,11 @@ describe.runIf(Boolean(base))(
       }
 
       const down = await runScript('src/db/migrate.ts', ['down'], env);
-      expect(down.stdout).toContain('reverted 0003_revoked_sessions');
+      expect(down.stdout).toContain(`reverted ${NEWEST}`);
       const status = await runScript('src/db/migrate.ts', ['status'], env);
-      expect(status.stdout).toMatch(/pending\s+0003_revoked_sessions/);
+      expect(status.stdout).toMatch(new RegExp(`pending\\s+${NEWEST}`));
       const up = await runScript('src/db/migrate.ts', ['up'], env);
-      expect(up.stdout).toContain('applied 0003_revoked_sessions');
+      expect(up.stdout).toContain(`applied ${NEWEST}`);
     });
   },
   180_000,

@@ -38,10 +38,13 @@ export async function runScript(
   script: string,
   args: string[],
   env: Record<string, string>,
+  /** Written to the child's stdin, which is then closed. */
+  input?: string,
 ): Promise<RunResult> {
   const child = track(
     spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: baseEnv(env) }),
   );
+  child.stdin.end(input ?? '');
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
