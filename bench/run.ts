@@ -10,6 +10,7 @@ import { LoadGenerator } from './lib/workers.js';
 import { bigroom } from './scenarios/bigroom.js';
 import { dm } from './scenarios/dm.js';
 import { fanout } from './scenarios/fanout.js';
+import { files } from './scenarios/files.js';
 import { http } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
 import { ramp } from './scenarios/ramp.js';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<string, Scenario> = {
   dm: { run: dm, baseline: true },
   bigroom: { run: bigroom, baseline: true },
   http: { run: (ctx) => http(ctx), baseline: false },
+  files: { run: (ctx) => files(ctx), baseline: false },
   // Kills and restarts the server, so it runs last.
   restart: { run: restart, baseline: false },
 };

@@ -6,6 +6,9 @@ import { Histogram, type LatencySummary } from './histogram.js';
 export interface PacedLoadOptions {
   url: string;
   headers?: Record<string, string>;
+  /** GET unless given; a body is sent as JSON with every request. */
+  method?: 'GET' | 'POST';
+  body?: unknown;
   /** Offered requests per second: request i is due at start + i / rate, whatever happened before it. */
   rate: number;
   durationS: number;
@@ -48,7 +51,7 @@ export interface PacedLoadFigures {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends `rate` x `durationS` GET requests, request i due at start + i / rate (late timer wake-ups send
+ * Sends `rate` x `durationS` requests (GET, or POST with a JSON body), request i due at start + i / rate (late timer wake-ups send
  * every request already due at once, each keeping its own due time), and records for every response the
  * time from its due time to its last byte: a stall is charged to every request that was due during it.
  * Resolves once every sent request is answered, failed or timed out; no socket is left open.
@@ -63,6 +66,10 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
   const client = target.protocol === 'https:' ? https : http;
   const agent = new client.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   const histogram = new Histogram();
+  const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+  const headers = payload
+    ? { ...options.headers, 'content-type': 'application/json', 'content-length': String(payload.length) }
+    : options.headers;
   const figures = { dropped: 0, sent: 0, requests: 0, ok: 0, non_2xx: 0, errors: 0, timeouts: 0 };
   const pending = new Set<Promise<void>>();
   let peak = 0;
@@ -89,7 +96,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
         }
         resolve();
       };
-      const request = client.request(target, { agent, method: 'GET', headers: options.headers });
+      const request = client.request(target, { agent, method: options.method ?? 'GET', headers });
       timer = setTimeout(
         () => {
           finish('timeouts');
@@ -105,7 +112,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
         response.resume();
       });
       request.on('error', () => finish('errors'));
-      request.end();
+      request.end(payload);
     });
 
   const offered = Math.round(rate * durationS);

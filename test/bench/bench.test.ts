@@ -1,10 +1,11 @@
 // The bench runner's pieces: percentile maths, content encoding, address spreading, reports, and a tiny fanout.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createContext, type Options, ServerMeter } from '../../bench/lib/context.js';
 import { exactPercentile, Histogram, median } from '../../bench/lib/histogram.js';
@@ -17,6 +18,7 @@ import { startTma, type Target } from '../../bench/lib/server.js';
 import { LoadGenerator, sourceAddresses, spread } from '../../bench/lib/workers.js';
 import { dm } from '../../bench/scenarios/dm.js';
 import { fanout, type PhaseFigures } from '../../bench/scenarios/fanout.js';
+import { files } from '../../bench/scenarios/files.js';
 import { http } from '../../bench/scenarios/http.js';
 import { stepLimits, stepPasses } from '../../bench/scenarios/ramp.js';
 import { buildTestApp } from '../helpers/app.js';
@@ -341,8 +343,8 @@ describe('tiny fanout and dm runs against an in-process server', () => {
     for (const g of gens) await g.close();
   });
 
-  async function setup(params: Record<string, number>) {
-    const app = await buildTestApp({ SOCKET_MESSAGES_PER_SECOND: '1000' });
+  async function setup(params: Record<string, number>, env: Record<string, string> = {}) {
+    const app = await buildTestApp({ SOCKET_MESSAGES_PER_SECOND: '1000', ...env });
     const url = await listen(app);
     const target: Target = {
       kind: 'tma',
@@ -447,5 +449,34 @@ describe('tiny fanout and dm runs against an in-process server', () => {
     // The warm-up's requests are not counted.
     expect(result.parameters).toMatchObject({ rate: 40, warmup_s: 1, sockets: 32, max_in_flight: 40 });
     expect(result.headline).toMatchObject({ 'non-2xx': 0, dropped: 0, 'errors + timeouts': 0 });
+  }, 60_000);
+
+  it('files signs upload URLs at the offered rate, completes real images and waits for every thumbnail', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tma-bench-files-'));
+    try {
+      const { ctx } = await setup(
+        { rate: 20, duration: 1, warmup: 0, images: 3, concurrency: 2, bytes: 20_000 },
+        {
+          DATA_DIR: dataDir,
+          STORAGE_DRIVER: 'local',
+          UPLOADS_PER_MINUTE: '1000',
+          JOB_POLL_INTERVAL_MS: '500',
+        },
+      );
+      const result = await files(ctx);
+      const f = result.figures as {
+        signing: PacedLoadFigures;
+        complete: { latency: { count: number }; per_s: number };
+        thumbnails: { made: number; missing: number; per_s: number };
+      };
+      expect(f.signing).toMatchObject({ offered: 20, sent: 20, requests: 20, non_2xx: 0, errors: 0 });
+      expect(f.complete.latency.count).toBe(3);
+      expect(f.thumbnails).toMatchObject({ made: 3, missing: 0 });
+      expect(f.thumbnails.per_s).toBeGreaterThan(0);
+      expect(result.parameters.image_bytes).toBeGreaterThan(20_000);
+      expect(result.headline['thumbnails missing']).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
