@@ -14,6 +14,7 @@ import { registerHealthRoutes } from './http/health.js';
 import { registerIpRateLimit } from './http/ip-rate-limit.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerValidation } from './http/validation.js';
+import { registerWebClient } from './http/web-client.js';
 import { registerAuthHook } from './identity/auth-hook.js';
 import { registerIdentity } from './identity/identity.module.js';
 import { registerMaintenance, startMaintenance } from './jobs/maintenance.js';
@@ -121,6 +122,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await registerIdentity(app, ctx);
   await seedAdminFromConfig(ctx.db, logger, config.bootstrapAdmin, config.authMode);
   await registerModules(app, ctx);
+  registerWebClient(app);
   await registerMaintenance(ctx);
   const sends = ctx.services.messages.sendStats;
   ctx.metrics.counter(

@@ -1,0 +1,560 @@
+// The client's state: one store over the SDK (REST + realtime). Components read it with useStore() and call its
+// methods; every change bumps a version and re-renders subscribers.
+import {
+  type ConnectionState,
+  type Conversation,
+  type CurrentUser,
+  createRest,
+  type Message,
+  type PendingSend,
+  TmaRealtime,
+  type TmaRest,
+  type TokenPair,
+  type TokenStore,
+  type User,
+} from '@tma/sdk';
+
+const TOKENS_KEY = 'tma.tokens';
+const PAGE = 30;
+
+export interface History {
+  items: Message[];
+  hasMore: boolean;
+  loading: boolean;
+  loaded: boolean;
+}
+
+export interface Watermark {
+  delivered: number;
+  read: number;
+}
+
+function localTokens(): TokenStore {
+  let tokens: TokenPair | null = null;
+  try {
+    tokens = JSON.parse(localStorage.getItem(TOKENS_KEY) ?? 'null') as TokenPair | null;
+  } catch {
+    tokens = null;
+  }
+  return {
+    get: () => tokens,
+    set: (next) => {
+      tokens = next;
+      if (next) localStorage.setItem(TOKENS_KEY, JSON.stringify(next));
+      else localStorage.removeItem(TOKENS_KEY);
+    },
+  };
+}
+
+export function errorText(error: unknown): string {
+  const e = error as { error?: { message?: string; code?: string } } | undefined;
+  return e?.error?.message ?? e?.error?.code ?? 'Something went wrong';
+}
+
+export class Store {
+  version = 0;
+  me: CurrentUser | null = null;
+  booting = true;
+  readonly rest: TmaRest;
+  rt: TmaRealtime | null = null;
+  connection: ConnectionState = 'closed';
+  conversations = new Map<string, Conversation>();
+  users = new Map<string, User>();
+  online = new Map<string, boolean>();
+  histories = new Map<string, History>();
+  outbox: PendingSend[] = [];
+  failed: Array<{ pending: PendingSend; reason: string }> = [];
+  typing = new Map<string, Map<string, number>>();
+  watermarks = new Map<string, Map<string, Watermark>>();
+  activeId: string | null = null;
+  private readonly listeners = new Set<() => void>();
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly fetchingUsers = new Set<string>();
+  private readonly fetchingConversations = new Set<string>();
+
+  constructor() {
+    this.rest = createRest({ baseUrl: '', tokens: localTokens(), onSignedOut: () => this.signedOut() });
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  changed(): void {
+    this.version++;
+    for (const listener of this.listeners) listener();
+  }
+
+  // ---- session ----
+
+  async boot(): Promise<void> {
+    if (this.rest.tokens.get()) {
+      const { data } = await this.rest.api.GET('/api/v1/auth/me').catch(() => ({ data: undefined }));
+      if (data) await this.start(data.data);
+    }
+    this.booting = false;
+    this.changed();
+  }
+
+  async signIn(mode: 'login' | 'register', username: string, password: string): Promise<string | null> {
+    const api = this.rest.api;
+    if (mode === 'register') {
+      const reg = await api.POST('/api/v1/auth/register', { body: { username, password } });
+      if (reg.error) return errorText(reg.error);
+    }
+    const login = await api.POST('/api/v1/auth/login', { body: { username, password } });
+    if (!login.data) return errorText(login.error);
+    this.rest.tokens.set(login.data.data);
+    await this.start(login.data.data.user);
+    return null;
+  }
+
+  async signOut(): Promise<void> {
+    const refresh = this.rest.tokens.get()?.refresh_token;
+    await this.rest.api
+      .POST('/api/v1/auth/logout', { body: { refresh_token: refresh } })
+      .catch(() => undefined);
+    this.rest.tokens.set(null);
+    this.signedOut();
+  }
+
+  private signedOut(): void {
+    this.rt?.close();
+    this.rt = null;
+    this.me = null;
+    this.conversations.clear();
+    this.histories.clear();
+    this.outbox = [];
+    this.activeId = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.changed();
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    const tokens = this.rest.tokens.get();
+    if (!tokens) return;
+    this.refreshTimer = setTimeout(
+      () => void this.rest.refresh().then(() => this.scheduleRefresh()),
+      Math.max(10, tokens.expires_in * 0.8) * 1000,
+    );
+  }
+
+  private async start(me: CurrentUser): Promise<void> {
+    this.me = me;
+    this.users.set(me.id, me);
+    this.scheduleRefresh();
+    await this.loadConversations();
+    const rt = new TmaRealtime({
+      getToken: () => this.rest.tokens.get()?.access_token,
+      refresh: () => this.rest.refresh(),
+    });
+    this.rt = rt;
+    for (const c of this.conversations.values()) rt.track(c.id, c.last_seq);
+    this.wire(rt);
+    rt.connect();
+    if (typeof navigator !== 'undefined' && !navigator.onLine) rt.offline();
+    this.changed();
+  }
+
+  // ---- conversations ----
+
+  async loadConversations(): Promise<void> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const { data } = await this.rest.api.GET('/api/v1/conversations', {
+        params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      });
+      if (!data) break;
+      for (const c of data.data) this.conversations.set(c.id, c);
+      if (!data.pagination.has_more || !data.pagination.next_cursor) break;
+      cursor = data.pagination.next_cursor;
+    }
+    this.fetchMembers([...this.conversations.values()]);
+    this.changed();
+  }
+
+  private async fetchConversation(id: string): Promise<void> {
+    if (this.fetchingConversations.has(id)) return;
+    this.fetchingConversations.add(id);
+    try {
+      const { data } = await this.rest.api.GET('/api/v1/conversations/{id}', { params: { path: { id } } });
+      if (!data) return;
+      this.conversations.set(id, data.data);
+      this.rt?.track(id, data.data.last_seq);
+      this.fetchMembers([data.data]);
+      this.changed();
+    } finally {
+      this.fetchingConversations.delete(id);
+    }
+  }
+
+  private fetchMembers(conversations: Conversation[]): void {
+    const ids = new Set<string>();
+    for (const c of conversations)
+      for (const m of c.members) if (!this.users.has(m.user_id)) ids.add(m.user_id);
+    for (const id of ids) void this.fetchUser(id);
+    this.queryPresence();
+  }
+
+  async fetchUser(id: string): Promise<void> {
+    if (this.users.has(id) || this.fetchingUsers.has(id)) return;
+    this.fetchingUsers.add(id);
+    const { data } = await this.rest.api.GET('/api/v1/users/{id}', { params: { path: { id } } });
+    this.fetchingUsers.delete(id);
+    if (data) {
+      this.users.set(id, data.data);
+      this.changed();
+    }
+  }
+
+  userName(id: string | null | undefined): string {
+    if (!id) return 'System';
+    const user = this.users.get(id);
+    return user ? (user.display_name ?? user.username) : '…';
+  }
+
+  peerOf(c: Conversation): string | null {
+    if (c.type !== 'dm') return null;
+    return c.members.find((m) => m.user_id !== this.me?.id)?.user_id ?? null;
+  }
+
+  title(c: Conversation): string {
+    if (c.type === 'dm') return this.userName(this.peerOf(c));
+    return c.name ?? c.members.map((m) => this.userName(m.user_id)).join(', ');
+  }
+
+  sortedConversations(): Conversation[] {
+    const at = (c: Conversation) => c.last_message?.created_at ?? c.created_at;
+    return [...this.conversations.values()].sort((a, b) => at(b).localeCompare(at(a)));
+  }
+
+  private queryPresence(): void {
+    const ids = new Set<string>();
+    for (const c of this.conversations.values()) {
+      const peer = this.peerOf(c);
+      if (peer) ids.add(peer);
+    }
+    if (ids.size === 0 || !this.rt) return;
+    void this.rt.presence([...ids].slice(0, 200)).then((ack) => {
+      if (!ack.ok) return;
+      for (const p of ack.data) this.online.set(p.user_id, p.online);
+      this.changed();
+    });
+  }
+
+  async searchPeople(q: string): Promise<User[]> {
+    const { data } = await this.rest.api.GET('/api/v1/users', { params: { query: { q, limit: 20 } } });
+    return (data?.data ?? []).filter((u) => u.id !== this.me?.id);
+  }
+
+  async createConversation(memberIds: string[], name?: string): Promise<string | null> {
+    const body =
+      memberIds.length === 1 && !name
+        ? { type: 'dm' as const, member_ids: memberIds }
+        : { type: 'group' as const, member_ids: memberIds, ...(name ? { name } : {}) };
+    const { data } = await this.rest.api.POST('/api/v1/conversations', { body });
+    if (!data) return null;
+    this.conversations.set(data.data.id, data.data);
+    this.rt?.track(data.data.id, data.data.last_seq);
+    this.fetchMembers([data.data]);
+    this.changed();
+    return data.data.id;
+  }
+
+  // ---- chat ----
+
+  history(id: string): History {
+    let h = this.histories.get(id);
+    if (!h) {
+      h = { items: [], hasMore: true, loading: false, loaded: false };
+      this.histories.set(id, h);
+    }
+    return h;
+  }
+
+  open(id: string | null): void {
+    const previous = this.activeId;
+    if (previous === id) return;
+    if (previous) void this.rt?.leaveConversation(previous);
+    this.activeId = id;
+    if (id) {
+      void this.rt?.joinConversation(id);
+      const h = this.history(id);
+      if (!h.loaded) void this.loadOlder(id).then(() => this.loadReceipts(id));
+      else {
+        this.markRead(id);
+        void this.loadReceipts(id);
+      }
+    }
+    this.changed();
+  }
+
+  async loadOlder(id: string): Promise<void> {
+    const h = this.history(id);
+    if (h.loading || (h.loaded && !h.hasMore)) return;
+    h.loading = true;
+    this.changed();
+    const oldest = h.loaded ? h.items[0]?.seq : undefined;
+    const { data } = await this.rest.api.GET('/api/v1/conversations/{id}/messages', {
+      params: { path: { id }, query: { limit: PAGE, ...(oldest ? { before_seq: oldest } : {}) } },
+    });
+    h.loading = false;
+    if (data) {
+      for (const m of data.data) this.upsert(m, false);
+      h.hasMore = data.pagination.has_more;
+      h.loaded = true;
+      for (const m of data.data)
+        if (m.sender_id && !this.users.has(m.sender_id)) void this.fetchUser(m.sender_id);
+    }
+    if (this.activeId === id) this.markRead(id);
+    this.changed();
+  }
+
+  private async loadReceipts(id: string): Promise<void> {
+    const h = this.history(id);
+    const mine = [...h.items].reverse().find((m) => m.sender_id === this.me?.id && !m.deleted_at);
+    if (!mine) return;
+    const { data } = await this.rest.api.GET('/api/v1/messages/{id}/receipts', {
+      params: { path: { id: mine.id } },
+    });
+    if (!data) return;
+    const marks = this.marks(id);
+    for (const r of data.data) {
+      const current = marks.get(r.user_id) ?? { delivered: 0, read: 0 };
+      if (r.status === 'read') current.read = Math.max(current.read, mine.seq);
+      if (r.status !== 'sent') current.delivered = Math.max(current.delivered, mine.seq);
+      marks.set(r.user_id, current);
+    }
+    this.changed();
+  }
+
+  private marks(id: string): Map<string, Watermark> {
+    let m = this.watermarks.get(id);
+    if (!m) {
+      m = new Map();
+      this.watermarks.set(id, m);
+    }
+    return m;
+  }
+
+  /** sent / delivered / read for one of my messages: every other member's watermark must have passed it. */
+  tick(m: Message): 'sent' | 'delivered' | 'read' {
+    const c = this.conversations.get(m.conversation_id);
+    const others = c?.members.filter((x) => x.user_id !== this.me?.id) ?? [];
+    if (others.length === 0) return 'sent';
+    const marks = this.marks(m.conversation_id);
+    const all = (f: (w: Watermark) => number) =>
+      others.every((o) => f(marks.get(o.user_id) ?? { delivered: 0, read: 0 }) >= m.seq);
+    if (all((w) => w.read)) return 'read';
+    if (all((w) => w.delivered)) return 'delivered';
+    return 'sent';
+  }
+
+  private markRead(id: string): void {
+    const c = this.conversations.get(id);
+    const h = this.histories.get(id);
+    const last = Math.max(c?.last_seq ?? 0, h?.items.at(-1)?.seq ?? 0);
+    if (!c || last === 0 || typeof document === 'undefined' || document.visibilityState === 'hidden') return;
+    if (c.read_seq >= last && c.unread_count === 0) return;
+    c.read_seq = last;
+    c.unread_count = 0;
+    void this.rt?.markRead(id, last);
+  }
+
+  /** Adds or replaces a message (by id), keeping the history in seq order; updates the list row. */
+  private upsert(m: Message, live: boolean): void {
+    const h = this.history(m.conversation_id);
+    const i = h.items.findIndex((x) => x.id === m.id);
+    if (i >= 0) h.items[i] = m;
+    else {
+      let at = h.items.length;
+      while (at > 0 && h.items[at - 1]!.seq > m.seq) at--;
+      h.items.splice(at, 0, m);
+    }
+    const c = this.conversations.get(m.conversation_id);
+    if (c && (!c.last_message || c.last_message.seq <= m.seq)) {
+      c.last_message = m;
+      c.last_seq = Math.max(c.last_seq, m.seq);
+    }
+    if (live && c && i < 0 && m.sender_id !== this.me?.id) {
+      if (this.activeId === m.conversation_id) this.markRead(m.conversation_id);
+      else {
+        c.unread_count++;
+        void this.rt?.markDelivered(m.conversation_id, m.seq);
+      }
+    }
+  }
+
+  private findMessage(conversationId: string, messageId: string): Message | undefined {
+    return this.histories.get(conversationId)?.items.find((m) => m.id === messageId);
+  }
+
+  send(id: string, content: string, replyTo?: string): void {
+    this.rt?.send(id, content, replyTo ? { reply_to_id: replyTo } : {});
+    void this.rt?.typing(id, false);
+  }
+
+  async edit(m: Message, content: string): Promise<void> {
+    const { data } = await this.rest.api.PATCH('/api/v1/messages/{id}', {
+      params: { path: { id: m.id } },
+      body: { content },
+    });
+    if (data) this.upsert(data.data, false);
+    this.changed();
+  }
+
+  async remove(m: Message): Promise<void> {
+    const { data } = await this.rest.api.DELETE('/api/v1/messages/{id}', { params: { path: { id: m.id } } });
+    if (data) this.upsert(data.data, false);
+    this.changed();
+  }
+
+  async react(m: Message, emoji: string): Promise<void> {
+    const mine = m.reactions.find((r) => r.emoji === emoji)?.me;
+    const path = { params: { path: { id: m.id, emoji } } };
+    if (mine) await this.rest.api.DELETE('/api/v1/messages/{id}/reactions/{emoji}', path);
+    else await this.rest.api.PUT('/api/v1/messages/{id}/reactions/{emoji}', path);
+  }
+
+  typingNames(id: string): string[] {
+    const now = Date.now();
+    return [...(this.typing.get(id) ?? new Map<string, number>()).entries()]
+      .filter(([, until]) => until > now)
+      .map(([user]) => this.userName(user));
+  }
+
+  // ---- realtime ----
+
+  private wire(rt: TmaRealtime): void {
+    rt.on('state', (state) => {
+      this.connection = state;
+      if (state === 'connected') {
+        if (this.activeId) void rt.joinConversation(this.activeId);
+        this.queryPresence();
+      }
+      this.changed();
+    });
+    rt.on('outbox', (outbox) => {
+      this.outbox = outbox;
+      this.changed();
+    });
+    rt.on('sent', ({ message }) => {
+      this.upsert(message, false);
+      this.changed();
+    });
+    rt.on('send_failed', ({ pending, error }) => {
+      this.failed.push({ pending, reason: error.message });
+      this.changed();
+    });
+    rt.on('new_message', (m) => {
+      if (!this.conversations.has(m.conversation_id)) void this.fetchConversation(m.conversation_id);
+      if (m.sender_id && !this.users.has(m.sender_id)) void this.fetchUser(m.sender_id);
+      const typists = this.typing.get(m.conversation_id);
+      if (m.sender_id) typists?.delete(m.sender_id);
+      this.upsert(m, true);
+      this.changed();
+    });
+    rt.on('message_updated', (m) => {
+      const { event_seq: _, ...view } = m;
+      this.upsert(view, false);
+      this.changed();
+    });
+    rt.on('message_deleted', ({ conversation_id, message_id }) => {
+      const m = this.findMessage(conversation_id, message_id);
+      if (m) {
+        this.upsert({ ...m, content: null, deleted_at: new Date().toISOString(), reactions: [] }, false);
+        this.changed();
+      }
+    });
+    const reaction =
+      (add: boolean) =>
+      (e: { conversation_id: string; message_id: string; user_id: string; emoji: string }) => {
+        const m = this.findMessage(e.conversation_id, e.message_id);
+        if (!m) return;
+        const mine = e.user_id === this.me?.id;
+        const reactions = m.reactions.map((r) => ({ ...r }));
+        let r = reactions.find((x) => x.emoji === e.emoji);
+        if (!r && add) {
+          r = { emoji: e.emoji, count: 0, me: false };
+          reactions.push(r);
+        }
+        if (r) {
+          r.count += add ? 1 : -1;
+          if (mine) r.me = add;
+        }
+        this.upsert({ ...m, reactions: reactions.filter((x) => x.count > 0) }, false);
+        this.changed();
+      };
+    rt.on('reaction_added', reaction(true));
+    rt.on('reaction_removed', reaction(false));
+    rt.on('message_status', (s) => {
+      const marks = this.marks(s.conversation_id);
+      const current = marks.get(s.user_id) ?? { delivered: 0, read: 0 };
+      marks.set(s.user_id, {
+        delivered: Math.max(current.delivered, s.delivered_seq),
+        read: Math.max(current.read, s.read_seq ?? 0),
+      });
+      const c = this.conversations.get(s.conversation_id);
+      if (c && s.user_id === this.me?.id && s.read_seq !== null && s.read_seq >= c.last_seq)
+        c.unread_count = 0;
+      this.changed();
+    });
+    rt.on('user_typing', ({ conversation_id, user_id, typing }) => {
+      let t = this.typing.get(conversation_id);
+      if (!t) {
+        t = new Map();
+        this.typing.set(conversation_id, t);
+      }
+      if (typing) t.set(user_id, Date.now() + 6_000);
+      else t.delete(user_id);
+      this.changed();
+      if (typing) setTimeout(() => this.changed(), 6_100);
+    });
+    rt.on('user_online', ({ user_id }) => {
+      this.online.set(user_id, true);
+      this.changed();
+    });
+    rt.on('user_offline', ({ user_id }) => {
+      this.online.set(user_id, false);
+      this.changed();
+    });
+    rt.on('user_updated', ({ user_id }) => {
+      this.users.delete(user_id);
+      void this.fetchUser(user_id);
+    });
+    for (const event of [
+      'conversation_updated',
+      'member_added',
+      'member_removed',
+      'member_updated',
+    ] as const) {
+      rt.on(event, ({ conversation_id }) => void this.fetchConversation(conversation_id));
+    }
+    rt.on('conversation_created', ({ conversation_id }) => void this.fetchConversation(conversation_id));
+    rt.on('discovered', ({ conversation_id }) => void this.fetchConversation(conversation_id));
+    rt.on('removed', ({ conversation_id }) => {
+      this.conversations.delete(conversation_id);
+      if (this.activeId === conversation_id) this.activeId = null;
+      this.changed();
+    });
+    rt.on('reset', ({ conversation_id }) => {
+      this.histories.delete(conversation_id);
+      void this.fetchConversation(conversation_id);
+      if (this.activeId === conversation_id) void this.loadOlder(conversation_id);
+    });
+    rt.on('session_ended', () => {
+      this.rest.tokens.set(null);
+      this.signedOut();
+    });
+    rt.on('auth_error', ({ code }) => {
+      if (code === 'session_revoked' || code === 'user_deactivated' || code === 'token_invalid') {
+        this.rest.tokens.set(null);
+        this.signedOut();
+      }
+    });
+  }
+}
+
+export const store = new Store();
