@@ -1,8 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // *.pg.test.ts suites need PostgreSQL and Redis (several instances sharing them, Redis loss): they run when
 // TEST_DATABASE_URL and TEST_REDIS_URL are set (CI always sets them), and the embedded pass says it left them out.
 const withBackends = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
+
+// The local HTTPS push service of the notification tests: workers start with its certificate trusted (Node reads
+// NODE_EXTRA_CA_CERTS only at startup, so it is set here, before any worker is forked).
+process.env.NODE_EXTRA_CA_CERTS ??= fileURLToPath(new URL('test/fixtures/push/push-service.crt', import.meta.url));
 
 export default defineConfig({
   test: {

@@ -48,6 +48,25 @@ export interface StorageConfig {
   retentionAfterDeleteSeconds: number;
 }
 
+/** Push, e-mail digests and in-app notifications (DESIGN.md section 16, docs/notifications.md). */
+export interface NotificationsConfig {
+  vapid: { publicKey: string; privateKey: string; subject: string } | undefined;
+  vapidSubject: string;
+  /** FCM_SERVICE_ACCOUNT: the service account JSON (inline or a file path). */
+  fcmServiceAccount: string | undefined;
+  fcmBaseUrl: string;
+  fcmTokenUrl: string | undefined;
+  coalesceMs: number;
+  /** Hosts whose private or loopback addresses push endpoints may use (tests, on-premises push services). */
+  endpointAllowlist: string[];
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  digestAfterSeconds: number;
+  digestIntervalSeconds: number;
+  /** Base URL of this server in e-mails (unsubscribe links); PUBLIC_URL. */
+  publicUrl: string | undefined;
+}
+
 export interface Config {
   environment: Environment;
   debug: boolean;
@@ -101,6 +120,7 @@ export interface Config {
   mentionAll: 'admins' | 'members';
   /** /metrics: a bearer token it requires, and a port of its own instead of the API's. */
   metrics: { token: string | undefined; port: number | undefined };
+  notifications: NotificationsConfig;
   /** Who may create a local account: anyone, holders of an admin-created invite code, or nobody. */
   registration: 'open' | 'invite' | 'closed';
   /** TMA_ADMIN_USERNAME/TMA_ADMIN_PASSWORD: the admin seeded at startup (local mode; idempotent). */
@@ -221,6 +241,36 @@ class Reader {
       return { admin: 'admin' };
     }
   }
+}
+
+function notificationsConfig(r: Reader): NotificationsConfig {
+  const publicKey = r.raw('VAPID_PUBLIC_KEY');
+  const privateKey = r.raw('VAPID_PRIVATE_KEY');
+  if ((publicKey === undefined) !== (privateKey === undefined)) {
+    r.problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY: set both or neither');
+  }
+  const vapidSubject = r.string('VAPID_SUBJECT', 'mailto:admin@localhost');
+  if (!/^(mailto:|https:\/\/)/.test(vapidSubject)) {
+    r.problems.push('VAPID_SUBJECT: must be a mailto: or https:// URL');
+  }
+  const fcm = r.raw('FCM_SERVICE_ACCOUNT');
+  return {
+    vapid: publicKey && privateKey ? { publicKey, privateKey, subject: vapidSubject } : undefined,
+    vapidSubject,
+    fcmServiceAccount: fcm,
+    fcmBaseUrl: (r.url('FCM_BASE_URL', ['http:', 'https:']) ?? 'https://fcm.googleapis.com').replace(
+      /\/+$/,
+      '',
+    ),
+    fcmTokenUrl: r.url('FCM_TOKEN_URL', ['http:', 'https:']),
+    coalesceMs: r.int('PUSH_COALESCE_MS', 5000, 0, 3_600_000),
+    endpointAllowlist: r.list('PUSH_ENDPOINT_ALLOWLIST').map((h) => h.toLowerCase()),
+    smtpUrl: r.url('SMTP_URL', ['smtp:', 'smtps:']),
+    smtpFrom: r.string('SMTP_FROM', 'TMA <no-reply@localhost>'),
+    digestAfterSeconds: r.duration('EMAIL_DIGEST_AFTER', 15 * 60),
+    digestIntervalSeconds: r.duration('EMAIL_DIGEST_INTERVAL', 3600),
+    publicUrl: r.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+  };
 }
 
 /** Builds the typed configuration; throws ConfigError listing every problem. */
@@ -349,6 +399,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     },
     mentionAll: r.oneOf('MENTION_ALL', ['admins', 'members'] as const, 'admins'),
     metrics: { token: metricsToken, port: metricsPort },
+    notifications: notificationsConfig(r),
     registration: 'open',
     bootstrapAdmin: undefined,
     retention: { messageDays: undefined, fileDays: undefined },
@@ -365,8 +416,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 128)) {
     r.problems.push('TMA_ADMIN_PASSWORD: must be 8 to 128 characters');
   }
-  const optionalDays = (name: string) =>
-    r.raw(name) === undefined ? undefined : r.int(name, 0, 1, 36_500);
+  const optionalDays = (name: string) => (r.raw(name) === undefined ? undefined : r.int(name, 0, 1, 36_500));
   config.registration = r.oneOf('REGISTRATION', ['open', 'invite', 'closed'] as const, 'open');
   config.bootstrapAdmin =
     adminUsername && adminPassword ? { username: adminUsername, password: adminPassword } : undefined;

@@ -230,6 +230,45 @@ export interface DevicesTable {
   push_keys: Json<JsonObject> | null;
   created_at: Generated<Date>;
   last_seen_at: NullableTimestamp;
+  name: string | null;
+}
+
+export type NotificationKind = 'message' | 'mention' | 'reply' | 'added' | 'missed_call';
+
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  kind: NotificationKind;
+  conversation_id: string | null;
+  message_id: string | null;
+  actor_id: string | null;
+  in_app: boolean;
+  payload: Json<JsonObject>;
+  created_at: Generated<Date>;
+  read_at: NullableTimestamp;
+}
+
+export interface NotificationDeliveriesTable {
+  notification_id: string;
+  device_id: string;
+  status: Generated<'pending' | 'sending' | 'retry' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  coalesced: Generated<number>;
+  last_error: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface PushWindowsTable {
+  user_id: string;
+  conversation_id: string;
+  window_until: Timestamp;
+  pending_count: Generated<number>;
+  pending_notification_id: string | null;
+}
+
+export interface NotificationUserStateTable {
+  user_id: string;
+  last_digest_at: NullableTimestamp;
 }
 
 export interface WebhookReceiptsTable {
@@ -295,6 +334,10 @@ export interface DB {
   devices: DevicesTable;
   webhook_receipts: WebhookReceiptsTable;
   revoked_sessions: RevokedSessionsTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  push_windows: PushWindowsTable;
+  notification_user_state: NotificationUserStateTable;
   audit_log: AuditLogTable;
   invites: InvitesTable;
   server_settings: ServerSettingsTable;

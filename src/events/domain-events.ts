@@ -1,6 +1,7 @@
 // Every domain event a service publishes after commit, with its payload. Conversation events carry
 // conversation_id and seq; payloads are already the wire shapes of DESIGN.md section 7.
 import type { FileView } from '../modules/files/files.schemas.js';
+import type { NotificationView } from '../modules/notifications/notifications.schemas.js';
 
 export interface ReactionSummary {
   emoji: string;
@@ -105,6 +106,8 @@ export interface DomainEventMap {
   /** Private to the blocker: the blocked user is never told. */
   'user.blocked': { blocker_id: string; blocked_id: string; blocked: boolean };
   'user.deactivated': { user_id: string };
+  /** An in-app notification for one user (realtime: `notification` on /notifications). */
+  'notification.created': { user_id: string; notification: NotificationView };
   /** Every socket authenticated with this session must be disconnected at once. */
   'session.revoked': { session_id: string; user_id: string };
 }

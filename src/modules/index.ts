@@ -10,6 +10,8 @@ import { friendsRoutes } from './friends/friends.routes.js';
 import { registerLinkPreviews } from './link-previews/link-previews.module.js';
 import { registerMentions } from './mentions/mentions.module.js';
 import { messagesRoutes } from './messages/messages.routes.js';
+import { registerNotifications } from './notifications/notifications.module.js';
+import { notificationsRoutes } from './notifications/notifications.routes.js';
 import { pinsRoutes } from './pins/pins.routes.js';
 import { pollsRoutes } from './polls/polls.routes.js';
 import { reactionsRoutes } from './reactions/reactions.routes.js';
@@ -18,6 +20,7 @@ import { syncRoutes } from './sync/sync.routes.js';
 import { usersRoutes } from './users/users.routes.js';
 
 export async function registerModules(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const digest = await registerNotifications(app, ctx);
   await app.register(
     async (api) => {
       // feature modules register here
@@ -32,6 +35,7 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));
       await api.register(async (scope) => filesRoutes(scope, ctx, ctx.services.files));
+      await api.register(async (scope) => notificationsRoutes(scope, ctx, digest));
       await api.register(async (scope) => void (await adminRoutes(scope, ctx)));
     },
     { prefix: '/api/v1' },

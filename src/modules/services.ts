@@ -12,6 +12,8 @@ import { FriendsService } from './friends/friends.service.js';
 import { MessageAttachments } from './messages/message-attachments.js';
 import { MessagesService } from './messages/messages.service.js';
 import { ReceiptsService } from './messages/receipts.service.js';
+import { createNotificationsService } from './notifications/notifications.module.js';
+import type { NotificationsService } from './notifications/notifications.service.js';
 import { PinsService } from './pins/pins.service.js';
 import { PollsService } from './polls/polls.service.js';
 import { ReactionsService } from './reactions/reactions.service.js';
@@ -39,6 +41,7 @@ export interface Services {
   receipts: ReceiptsService;
   sync: SyncService;
   files: FilesService;
+  notifications: NotificationsService;
 }
 
 export function createServices(ctx: Omit<AppContext, 'services'>): Services {
@@ -55,6 +58,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     receipts: new ReceiptsService(ctx, conversations),
     sync: new SyncService(ctx, conversations, attachments),
     files: createFilesService(ctx),
+    notifications: createNotificationsService(ctx),
     usersRepository: new UsersRepository(ctx.db),
     blocksRepository: new BlocksRepository(ctx.db),
     friendsRepository: new FriendsRepository(ctx.db),

@@ -5,6 +5,7 @@ import type { Static, TSchema } from 'typebox';
 import { AppError } from '../errors.js';
 import { compilePayloadValidator } from '../http/validation.js';
 import type { Actor } from '../identity/actor.js';
+import type { ViewingStore } from '../modules/notifications/viewing.js';
 import type { Services } from '../modules/services.js';
 import type { EventLimiter } from '../platform/socket-rate-limits.js';
 import type { RealtimeMetrics } from './metrics.js';
@@ -38,6 +39,8 @@ export interface HandlerDeps {
   services: MessagingServices;
   typing: TypingTracker;
   presence: PresenceService;
+  /** Who views which conversation (join/leave_conversation): notifications skip viewers. */
+  viewing?: ViewingStore;
   sendLimiter: EventLimiter;
   /** Every client event, per socket (in memory: a socket lives on one instance). */
   eventLimiter: EventLimiter;
@@ -121,6 +124,9 @@ export class ClientEvents {
           const { conversation_id } = checks.ref(raw);
           await services.access.requireMember(scope.actor.userId, conversation_id);
           await scope.join([rooms.conversation(conversation_id), rooms.view(conversation_id)]);
+          await deps.viewing
+            ?.view(scope.actor.userId, scope.connectionId, conversation_id)
+            .catch((err: unknown) => deps.logger.warn({ err }, 'viewing store unavailable'));
           return { conversation_id };
         },
       },
@@ -128,6 +134,9 @@ export class ClientEvents {
         async run(scope, raw) {
           const { conversation_id } = checks.ref(raw);
           await scope.leave(rooms.view(conversation_id));
+          await deps.viewing
+            ?.leave(scope.actor.userId, scope.connectionId, conversation_id)
+            .catch((err: unknown) => deps.logger.warn({ err }, 'viewing store unavailable'));
           return { conversation_id };
         },
       },

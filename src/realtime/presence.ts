@@ -1,6 +1,7 @@
 // Presence: online while any /messaging socket of the user is connected anywhere; shown to contacts, per privacy.
 import type { Logger } from 'pino';
 import type { AccessService } from '../modules/access/access.service.js';
+import type { ViewingStore } from '../modules/notifications/viewing.js';
 import { userSettings } from '../modules/users/users.schemas.js';
 import type { PresenceStore } from '../platform/presence.js';
 import type { Fanout } from './fanout.js';
@@ -16,6 +17,8 @@ export class PresenceService {
     private readonly contacts: Pick<AccessService, 'contactIds' | 'contactsAmong'>,
     private readonly fanout: Fanout,
     private readonly logger: Logger,
+    /** A connection that goes views nothing any more. */
+    private readonly viewing?: Pick<ViewingStore, 'clear'>,
   ) {}
 
   async connected(userId: string, connectionId: string): Promise<void> {
@@ -29,11 +32,17 @@ export class PresenceService {
 
   async disconnected(userId: string, connectionId: string): Promise<void> {
     try {
+      await this.viewing?.clear(userId, connectionId).catch(() => undefined);
       if (!(await this.store.disconnect(userId, connectionId))) return;
       await this.announce(userId, false);
     } catch (err) {
       this.logger.warn({ err, user_id: userId }, 'presence: could not record a disconnection');
     }
+  }
+
+  /** Which of these users have a live connection anywhere (no privacy applied: for server-side decisions). */
+  online(userIds: readonly string[]): Promise<Set<string>> {
+    return this.store.online(userIds);
   }
 
   heartbeat(connections: Iterable<{ userId: string; connectionId: string }>): Promise<void> {

@@ -2,6 +2,7 @@
 import { type Static, Type } from 'typebox';
 import type { MessageView } from '../events/domain-events.js';
 import { SendMessageBody, WatermarkBody } from '../modules/messages/messages.schemas.js';
+import type { NotificationView } from '../modules/notifications/notifications.schemas.js';
 import { SyncBody } from '../modules/sync/sync.schemas.js';
 
 export const NAMESPACES = ['/messaging', '/calls', '/notifications'] as const;
@@ -117,6 +118,8 @@ export interface ServerToClientEvents {
   member_muted: (payload: { conversation_id: string; user_id: string; muted_until: string | null }) => void;
   /** The session ended (revoked, user deactivated); the socket is disconnected right after. */
   session_ended: (payload: { code: 'session_revoked' | 'user_deactivated' }) => void;
+  /** /notifications: an in-app notification (mention, reply, added to a group, missed call). */
+  notification: (payload: NotificationView) => void;
   /** This instance is shutting down: reconnect (the client library does so by itself). */
   server_shutdown: (payload: { reconnect: true }) => void;
 }

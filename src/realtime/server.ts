@@ -15,7 +15,7 @@ import { RealtimeMetrics } from './metrics.js';
 import { guardEngineOrigins, ORIGIN_REFUSED, originCheck } from './origin.js';
 import { PresenceService } from './presence.js';
 import { presenceRoutes } from './presence.routes.js';
-import { NAMESPACES } from './protocol.js';
+import { NAMESPACES, rooms } from './protocol.js';
 import { RealtimeRepository } from './realtime.repository.js';
 import { closeTransports, drainSockets, Lifecycle } from './shutdown.js';
 import { subscribeDomainEvents } from './subscriber.js';
@@ -97,7 +97,8 @@ export function createRealtime(
   const store = ctx.redis
     ? new RedisPresence(ctx.redis, config.redisKeyPrefix, settings.presenceTtlMs)
     : new MemoryPresence();
-  const presence = new PresenceService(store, repository, ctx.services.access, fanout, logger);
+  const viewing = ctx.services.notifications.viewing;
+  const presence = new PresenceService(store, repository, ctx.services.access, fanout, logger, viewing);
   const typing = new TypingTracker(fanout, settings.typingExpireMs, settings.typingThrottleMs);
   const eventLimiter = createEventLimiter({
     name: 'socket_events',
@@ -119,6 +120,7 @@ export function createRealtime(
     services: ctx.services,
     typing,
     presence,
+    viewing,
     sendLimiter,
     eventLimiter,
     metrics,
@@ -142,6 +144,10 @@ export function createRealtime(
     fanout,
     metrics,
     contactIds: (id) => ctx.services.access.contactIds(id),
+  });
+  // In-app notifications go to every /notifications socket of their user, on every instance.
+  const stopNotifications = ctx.bus.subscribe('notification.created', ({ user_id, notification }) => {
+    io.of('/notifications').to(rooms.user(user_id)).emit('notification', notification);
   });
   const ws = new WsGateway(app.server, io, {
     authenticator: () => ctx.authenticator,
@@ -191,6 +197,7 @@ export function createRealtime(
     await realtime.drain();
     stopPresence();
     unsubscribe();
+    stopNotifications();
     typing.close();
     await closeTransports(io, ws, adapter);
   });

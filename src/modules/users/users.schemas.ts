@@ -9,11 +9,24 @@ export const PrivacySettings = Type.Object({
 });
 export type PrivacySettings = Static<typeof PrivacySettings>;
 
+const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM' });
+/** Pushes are held from `from` to `to` (local time in `tz`, an IANA zone); in-app items are not. */
+export const QuietHours = Type.Object(
+  { from: ClockTime, to: ClockTime, tz: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+export type QuietHours = Static<typeof QuietHours>;
+
 export const NotificationSettings = Type.Object({
   enabled: Type.Boolean(),
   sound: Type.Boolean(),
+  /** Message text in pushes and e-mails; off: only who wrote where. */
   preview: Type.Boolean(),
   mentions_only: Type.Boolean(),
+  /** Mentions, @all and replies to me notify even in muted conversations. */
+  mentions_override_mute: Type.Boolean(),
+  quiet_hours: Type.Union([QuietHours, Type.Null()]),
+  email_digest: Type.Boolean(),
 });
 export type NotificationSettings = Static<typeof NotificationSettings>;
 
@@ -23,6 +36,9 @@ export const DEFAULT_NOTIFICATIONS: NotificationSettings = {
   sound: true,
   preview: true,
   mentions_only: false,
+  mentions_override_mute: true,
+  quiet_hours: null,
+  email_digest: true,
 };
 
 export const UserView = Type.Object(
@@ -135,6 +151,9 @@ export const UpdateMeBody = Type.Object(
           sound: Type.Optional(Type.Boolean()),
           preview: Type.Optional(Type.Boolean()),
           mentions_only: Type.Optional(Type.Boolean()),
+          mentions_override_mute: Type.Optional(Type.Boolean()),
+          quiet_hours: Type.Optional(Type.Union([QuietHours, Type.Null()])),
+          email_digest: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),

@@ -152,6 +152,12 @@ export class UsersService {
     if (typeof profile.avatar_url === 'string')
       profile.avatar_url = checkedUrl(profile.avatar_url, 'avatar_url', this.config.environment);
 
+    const tz = input.notifications?.quiet_hours?.tz;
+    if (tz !== undefined && !validTimeZone(tz)) {
+      throw new ValidationError('quiet_hours.tz must be an IANA time zone', {
+        field: 'notifications.quiet_hours.tz',
+      });
+    }
     const updated = await this.users.updateProfileAndSettings(actor.userId, profile, {
       privacy: input.privacy,
       notifications: input.notifications,
@@ -164,5 +170,14 @@ export class UsersService {
   /** See canSeePresence. */
   canSeePresence(viewerId: string, subject: Pick<UserRow, 'id' | 'settings'>, relation: PresenceRelation) {
     return canSeePresence(viewerId, subject, relation);
+  }
+}
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
   }
 }
