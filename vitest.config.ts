@@ -7,7 +7,9 @@ const withBackends = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_R
 
 // The local HTTPS push service of the notification tests: workers start with its certificate trusted (Node reads
 // NODE_EXTRA_CA_CERTS only at startup, so it is set here, before any worker is forked).
-process.env.NODE_EXTRA_CA_CERTS ??= fileURLToPath(new URL('test/fixtures/push/push-service.crt', import.meta.url));
+process.env.NODE_EXTRA_CA_CERTS ??= fileURLToPath(
+  new URL('test/fixtures/push/push-service.crt', import.meta.url),
+);
 
 export default defineConfig({
   test: {
