@@ -1,4 +1,8 @@
 // Upload helpers for the file tests: ask for a URL, PUT the bytes to it, complete; images made with sharp.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { expect } from 'vitest';
@@ -74,4 +78,34 @@ export async function uploadReady(
 
 export function getFile(app: FastifyInstance, user: TestUser, fileId: string, suffix = '') {
   return app.inject({ method: 'GET', url: `/api/v1/files/${fileId}${suffix}`, headers: user.headers });
+}
+
+/**
+ * A real 3-second Ogg/Opus voice note: made now with sox and opus-tools when they are installed (CI installs
+ * them), else the committed fixture made the same way (test/fixtures/files/README.md), so `npm test` needs no
+ * audio tools on a fresh machine.
+ */
+export function opusVoiceNote(): { bytes: Buffer; source: string } {
+  const fixture = join(import.meta.dirname, '../../fixtures/files/voice-3s.opus');
+  const has = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!has('sox') || !has('opusenc')) {
+    return {
+      bytes: readFileSync(fixture),
+      source: 'the committed fixture (sox and opusenc are not installed)',
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tma-opus-'));
+  try {
+    const wav = join(dir, 'tone.wav');
+    const opus = join(dir, 'voice.opus');
+    const run = (tool: string, args: string[]) => {
+      const result = spawnSync(tool, args, { stdio: 'pipe' });
+      if (result.status !== 0) throw new Error(`${tool} failed: ${result.stderr.toString()}`);
+    };
+    run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', wav, 'synth', '3', 'sine', '440', 'vol', '0.5']);
+    run('opusenc', ['--quiet', '--bitrate', '16', wav, opus]);
+    return { bytes: readFileSync(opus), source: 'made now with sox and opusenc' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

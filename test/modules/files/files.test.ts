@@ -10,7 +10,16 @@ import { SWEEP_QUEUE } from '../../../src/modules/files/files.jobs.js';
 import { SWEEP_CRON } from '../../../src/modules/files/files.module.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser } from '../../helpers/factories.js';
-import { complete, getFile, png, put, ticket, uploadReady, uploadUrl } from './files-helpers.js';
+import {
+  complete,
+  getFile,
+  opusVoiceNote,
+  png,
+  put,
+  ticket,
+  uploadReady,
+  uploadUrl,
+} from './files-helpers.js';
 import { type Driver, request, type StorageFixture, startStorage } from './storage-fixture.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/files');
@@ -199,6 +208,18 @@ describe.each<Driver>(['local', 's3'])('files on the %s driver', (driver) => {
   });
 
   describe('voice notes', () => {
+    const fresh = opusVoiceNote();
+    it(`a real 3-second Ogg/Opus file (${fresh.source}) reports duration_ms 3000 +- 50`, async () => {
+      const alice = await createUser(app);
+      const file = await uploadReady(app, alice, fresh.bytes, {
+        name: 'voice.opus',
+        kind: 'voice',
+        content_type: 'audio/ogg',
+      });
+      expect(file).toMatchObject({ status: 'ready', content_type: 'audio/ogg' });
+      expect(Math.abs((file.duration_ms as number) - 3000)).toBeLessThanOrEqual(50);
+    });
+
     it.each([
       ['voice-3s.opus', 'audio/ogg'],
       ['voice-3s.webm', 'audio/webm'],
