@@ -5,6 +5,9 @@ import type { TokenPair } from './types.js';
 
 export type RestClient = Client<paths>;
 
+/** Requests that carry credentials themselves: a 401 there is an answer, not an expired token. */
+const CREDENTIAL_PATHS = /\/auth\/(login|register|refresh)(\?|$)/;
+
 export interface TokenStore {
   get(): TokenPair | null;
   set(tokens: TokenPair | null): void;
@@ -78,11 +81,11 @@ export function createRest(options: RestOptions): TmaRest {
       const token = options.tokens.get()?.access_token;
       if (token && !request.headers.has('authorization'))
         request.headers.set('authorization', `Bearer ${token}`);
-      if (!request.url.includes('/auth/')) copies.set(request, request.clone());
+      if (!CREDENTIAL_PATHS.test(request.url)) copies.set(request, request.clone());
       return request;
     },
     async onResponse({ request, response }) {
-      if (response.status !== 401 || request.url.includes('/auth/')) return response;
+      if (response.status !== 401 || CREDENTIAL_PATHS.test(request.url)) return response;
       if (!options.tokens.get() || !(await refresh())) return response;
       const token = options.tokens.get()?.access_token;
       const again = copies.get(request);
