@@ -11,6 +11,8 @@ if (process.env.NODE_ENV === 'production') {
 const port = Number(process.env.TMS_SIM_PORT ?? 4100);
 const sim = await startTmsSimulator({
   port,
+  // 0.0.0.0 in a container (compose.yaml); loopback otherwise.
+  host: process.env.TMS_SIM_HOST,
   jwtSecret: process.env.TMS_SIM_JWT_SECRET ?? DEFAULT_SIM_SECRET,
   issuer: process.env.TMS_SIM_ISSUER,
   audience: process.env.TMS_SIM_AUDIENCE,

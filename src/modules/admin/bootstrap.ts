@@ -91,5 +91,5 @@ export async function seedAdminFromConfig(
     return;
   }
   const { result } = await ensureAdmin(db, { ...admin, source: 'environment' });
-  if (result !== 'unchanged') logger.info({ username: admin.username, result }, 'bootstrap admin ' + result);
+  if (result !== 'unchanged') logger.info({ username: admin.username, result }, `bootstrap admin ${result}`);
 }
