@@ -17,10 +17,10 @@ export default defineConfig({
     sourcemap: false,
   },
   server: {
-    // `npm run web:dev`: the API and sockets of a local `npm run dev` on port 3000.
+    // `npm run web:dev`: the API and sockets of a local `npm run dev` on port 8000 (with ALLOWED_ORIGINS=http://localhost:5173).
     proxy: {
-      '/api': 'http://127.0.0.1:3000',
-      '/socket.io': { target: 'ws://127.0.0.1:3000', ws: true },
+      '/api': 'http://127.0.0.1:8000',
+      '/socket.io': { target: 'ws://127.0.0.1:8000', ws: true },
     },
   },
 });
