@@ -1,3 +1,6 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -5,11 +8,21 @@ import { defineConfig } from 'vitest/config';
 // TEST_DATABASE_URL and TEST_REDIS_URL are set (CI always sets them), and the embedded pass says it left them out.
 const withBackends = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
 
-// The local HTTPS push service of the notification tests: workers start with its certificate trusted (Node reads
-// NODE_EXTRA_CA_CERTS only at startup, so it is set here, before any worker is forked).
-process.env.NODE_EXTRA_CA_CERTS ??= fileURLToPath(
-  new URL('test/fixtures/push/push-service.crt', import.meta.url),
+// The local HTTPS push service of the notification tests: workers start with its certificate trusted. Node reads
+// NODE_EXTRA_CA_CERTS (one file) only at startup, so it is set here, before any worker is forked, to a bundle of
+// whatever it named already plus the test certificate.
+process.env.NODE_EXTRA_CA_CERTS = trustedBundle(
+  fileURLToPath(new URL('test/fixtures/push/push-service.crt', import.meta.url)),
 );
+
+function trustedBundle(extra: string): string {
+  const existing = process.env.NODE_EXTRA_CA_CERTS;
+  if (!existing || existing === extra || !existsSync(existing)) return extra;
+  const bundle = join(tmpdir(), `tma-test-ca-${process.pid}.pem`);
+  writeFileSync(bundle, `${readFileSync(existing, 'utf8')}\n${readFileSync(extra, 'utf8')}`);
+  process.on('exit', () => rmSync(bundle, { force: true }));
+  return bundle;
+}
 
 export default defineConfig({
   test: {

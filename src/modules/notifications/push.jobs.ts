@@ -210,6 +210,7 @@ export class PushDispatcher {
         logger.warn({ device: job.device_id, error: outcome.error }, 'push refused');
         return;
       case 'retry': {
+        logger.info({ device: job.device_id, attempts, error: outcome.error }, 'push: will retry');
         if (attempts >= MAX_TRIES) {
           await update('failed', outcome.error);
           metrics.count(channel, 'failed');
