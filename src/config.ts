@@ -116,6 +116,17 @@ export interface Config {
   };
   /** Durable job queue (pg-boss): poll interval, and whether this instance runs workers. */
   jobs: { pollIntervalMs: number; workers: boolean };
+  /** Calls (docs/calls.md): ring timeout, group size, reconnect grace, STUN/TURN for ICE. */
+  calls: {
+    ringTimeoutMs: number;
+    maxParticipants: number;
+    /** A participant whose sockets are all gone this long leaves the call. */
+    reconnectGraceMs: number;
+    stunUrls: string[];
+    turnUrls: string[];
+    turnSecret: string | undefined;
+    turnTtlSeconds: number;
+  };
   /** Who may mention everyone with @all in a group. */
   mentionAll: 'admins' | 'members';
   /** /metrics: a bearer token it requires, and a port of its own instead of the API's. */
@@ -397,6 +408,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       pollIntervalMs: r.int('JOB_POLL_INTERVAL_MS', 2000, 500, 600_000),
       workers: r.bool('JOB_WORKERS', true),
     },
+    calls: {
+      ringTimeoutMs: r.int('CALL_RING_TIMEOUT_MS', 45_000, 500, 600_000),
+      maxParticipants: r.int('CALL_MAX_PARTICIPANTS', 8, 2, 64),
+      reconnectGraceMs: r.int('CALL_RECONNECT_GRACE_MS', 30_000, 500, 600_000),
+      stunUrls: r.list('STUN_URLS'),
+      turnUrls: r.list('TURN_URLS'),
+      turnSecret: r.raw('TURN_SECRET'),
+      turnTtlSeconds: r.duration('TURN_TTL', 3600),
+    },
     mentionAll: r.oneOf('MENTION_ALL', ['admins', 'members'] as const, 'admins'),
     metrics: { token: metricsToken, port: metricsPort },
     notifications: notificationsConfig(r),
@@ -427,6 +447,10 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   config.otlpEndpoint = r.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
   if (metricsPort && metricsPort === config.port) {
     r.problems.push('METRICS_PORT: must differ from PORT (unset serves /metrics on the API port)');
+  }
+
+  if (config.calls.turnUrls.length > 0 && config.calls.turnSecret === undefined) {
+    r.problems.push('TURN_SECRET: required with TURN_URLS (TMA mints the TURN credentials)');
   }
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -3,6 +3,7 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from '
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_files.js';
 import * as m0003 from './migrations/0003_revoked_sessions.js';
+import * as m0004 from './migrations/0004_calls.js';
 import * as m0005 from './migrations/0005_notifications.js';
 import * as m0006 from './migrations/0006_admin.js';
 import type { DB } from './schema.js';
@@ -11,6 +12,7 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_files': m0002,
   '0003_revoked_sessions': m0003,
+  '0004_calls': m0004,
   '0005_notifications': m0005,
   '0006_admin': m0006,
 };

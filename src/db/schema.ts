@@ -170,6 +170,11 @@ export interface CallParticipantsTable {
   status: Generated<'invited' | 'joined' | 'left' | 'declined' | 'missed'>;
   joined_at: NullableTimestamp;
   left_at: NullableTimestamp;
+  invited_at: Generated<Date>;
+  /** Last time a /calls socket of this user was known connected (liveness; docs/calls.md). */
+  last_seen_at: NullableTimestamp;
+  /** The socket that answered: signals to this participant go to it. */
+  device_id: string | null;
 }
 
 export interface FilesTable {

@@ -1,5 +1,6 @@
 // Every domain event a service publishes after commit, with its payload. Conversation events carry
 // conversation_id and seq; payloads are already the wire shapes of DESIGN.md section 7.
+import type { CallView, EndReason, Signal } from '../modules/calls/calls.schemas.js';
 import type { FileView } from '../modules/files/files.schemas.js';
 import type { NotificationView } from '../modules/notifications/notifications.schemas.js';
 
@@ -108,6 +109,55 @@ export interface DomainEventMap {
   'user.deactivated': { user_id: string };
   /** An in-app notification for one user (realtime: `notification` on /notifications). */
   'notification.created': { user_id: string; notification: NotificationView };
+  /**
+   * A call changed (docs/calls.md): realtime sends `event` on /calls to every device of `user_ids`, except the
+   * device `except_device` (the one that acted); `answered_elsewhere` gets call_answered_elsewhere instead.
+   */
+  'call.updated': {
+    event:
+      | 'call_ringing'
+      | 'call_accepted'
+      | 'call_declined'
+      | 'call_participant_joined'
+      | 'call_participant_left'
+      | 'call_ended';
+    call: CallView;
+    user_ids: string[];
+    actor_id: string | null;
+    reason?: EndReason | 'left' | 'disconnected' | 'missed' | 'declined';
+    except_device?: string;
+    /** The actor's other devices: told call_answered_elsewhere (accept, join). */
+    answered_elsewhere?: boolean;
+  };
+  /** A WebRTC signal to relay to one participant (its answering device when known). */
+  'call.signal': {
+    call_id: string;
+    from_user_id: string;
+    to_user_id: string;
+    to_device: string | null;
+    signal: Signal;
+  };
+  /** A call ended (any reason), after its `call` message was stored: for notifications and history. */
+  'call.ended': {
+    call: CallView;
+    reason: EndReason;
+    /** Invited members who never answered (a missed call for each of them). */
+    missed_user_ids: string[];
+    message_id: string;
+    seq: number;
+  };
+  /** Members who were rung and never answered (ring timeout, or the caller gave up): one per ended ringing. */
+  'call.missed': {
+    call_id: string;
+    conversation_id: string;
+    caller_id: string | null;
+    media: 'audio' | 'video';
+    user_ids: string[];
+    started_at: string;
+    /** The `call` message, when the call ended with this (null while a group call goes on without them). */
+    message_id: string | null;
+    seq: number | null;
+  };
   /** Every socket authenticated with this session must be disconnected at once. */
   'session.revoked': { session_id: string; user_id: string };
 }

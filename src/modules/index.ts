@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { adminRoutes } from './admin/admin.routes.js';
 import { blocksRoutes } from './blocks/blocks.routes.js';
+import { registerCalls } from './calls/calls.module.js';
+import { callsRoutes } from './calls/calls.routes.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { registerFiles } from './files/files.module.js';
 import { filesRoutes } from './files/files.routes.js';
@@ -35,6 +37,7 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => messagesRoutes(scope, ctx));
       await api.register(async (scope) => syncRoutes(scope, ctx));
       await api.register(async (scope) => filesRoutes(scope, ctx, ctx.services.files));
+      await api.register(async (scope) => callsRoutes(scope, ctx));
       await api.register(async (scope) => notificationsRoutes(scope, ctx, digest));
       await api.register(async (scope) => void (await adminRoutes(scope, ctx)));
     },
@@ -43,4 +46,5 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
   await registerLinkPreviews(ctx);
   registerMentions(ctx);
   await registerFiles(ctx);
+  await registerCalls(ctx);
 }

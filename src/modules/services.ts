@@ -3,6 +3,8 @@ import type { AppContext } from '../context.js';
 import { AccessService } from './access/access.service.js';
 import { BlocksRepository } from './blocks/blocks.repository.js';
 import { BlocksService } from './blocks/blocks.service.js';
+import { createCallsService } from './calls/calls.module.js';
+import type { CallsService } from './calls/calls.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { MembersService } from './conversations/members.service.js';
 import { createFilesService } from './files/files.module.js';
@@ -41,6 +43,7 @@ export interface Services {
   receipts: ReceiptsService;
   sync: SyncService;
   files: FilesService;
+  calls: CallsService;
   notifications: NotificationsService;
 }
 
@@ -69,5 +72,6 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     reactions: new ReactionsService(ctx, access, messages),
     pins: new PinsService(ctx, access, messages),
     polls: new PollsService(ctx, access, messages),
+    calls: createCallsService(ctx, access, messages),
   };
 }

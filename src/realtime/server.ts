@@ -8,6 +8,7 @@ import type { AppContext } from '../context.js';
 import { MemoryPresence, RedisPresence } from '../platform/presence.js';
 import { createEventLimiter } from '../platform/socket-rate-limits.js';
 import { attachRedisAdapter, type RedisAdapter } from './adapter.js';
+import { attachCalls } from './calls-namespace.js';
 import { acceptConnections, keepPresence } from './connections.js';
 import { Fanout, type Io } from './fanout.js';
 import { ClientEvents } from './messaging-handlers.js';
@@ -138,6 +139,7 @@ export function createRealtime(
     logger,
     lifecycle,
   });
+  attachCalls(io, ctx, metrics, lifecycle.track);
 
   const unsubscribe = subscribeDomainEvents({
     bus: ctx.bus,
