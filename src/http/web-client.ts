@@ -74,13 +74,17 @@ export function registerWebClient(app: FastifyInstance, dir: string | null = web
       .header('cache-control', 'public, max-age=31536000, immutable')
       .send(asset.body);
   });
-  app.get('/*', route, async (request, reply) => {
+  // Not a route: a file at the top of web/dist, or a client route (index.html) for a browser asking for a page.
+  // A hook rather than a `/*` route, so that unknown API paths keep every answer the router gives them (404, 414).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== undefined || (request.method !== 'GET' && request.method !== 'HEAD'))
+      return;
     const path = request.url.split('?')[0]!;
     const asset = assets.get(path);
-    if (asset && path !== '/index.html')
+    if (asset && path !== '/index.html') {
       return reply.type(asset.type).header('cache-control', 'public, max-age=3600').send(asset.body);
-    const wantsHtml = (request.headers.accept ?? '').includes('text/html');
-    if (!wantsHtml || SERVER_PATHS.test(path)) return notFound(request, reply);
+    }
+    if (SERVER_PATHS.test(path) || !(request.headers.accept ?? '').includes('text/html')) return;
     return sendIndex(reply);
   });
 }
