@@ -24,6 +24,10 @@ export const API_TAGS = [
   { name: 'pins', description: 'Pinned messages of a conversation' },
   { name: 'polls', description: 'Polls in conversations: create, vote, retract, close' },
   { name: 'files', description: 'Uploads through signed URLs, file views, content and thumbnails' },
+  {
+    name: 'notifications',
+    description: 'Push devices, the VAPID key, in-app notifications and e-mail digest links',
+  },
   { name: 'search', description: 'Full-text message search, people and conversations by name' },
   { name: 'sync', description: 'Catch-up by seq after a gap or a reconnect' },
   { name: 'realtime', description: 'Presence over REST (the socket protocol is in docs/realtime.md)' },
