@@ -271,6 +271,11 @@ export interface PushWindowsTable {
   pending_notification_id: string | null;
 }
 
+export interface NotifiedMessagesTable {
+  message_id: string;
+  processed_at: Generated<Date>;
+}
+
 export interface NotificationUserStateTable {
   user_id: string;
   last_digest_at: NullableTimestamp;
@@ -342,6 +347,7 @@ export interface DB {
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   push_windows: PushWindowsTable;
+  notified_messages: NotifiedMessagesTable;
   notification_user_state: NotificationUserStateTable;
   audit_log: AuditLogTable;
   invites: InvitesTable;

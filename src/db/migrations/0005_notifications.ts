@@ -47,6 +47,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       PRIMARY KEY (user_id, conversation_id)
     )`.execute(db);
 
+  // Messages whose notifications were worked out: a retried job or the sweep never does one twice.
+  await sql`
+    CREATE TABLE notified_messages (
+      message_id uuid PRIMARY KEY,
+      processed_at timestamptz NOT NULL DEFAULT now()
+    )`.execute(db);
+  await sql`CREATE INDEX notified_messages_processed_idx ON notified_messages (processed_at)`.execute(db);
+
   await sql`
     CREATE TABLE notification_user_state (
       user_id uuid PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
@@ -57,6 +65,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of [
     'notification_user_state',
+    'notified_messages',
     'push_windows',
     'notification_deliveries',
     'notifications',

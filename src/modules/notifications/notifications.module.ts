@@ -8,7 +8,7 @@ import { DigestRepository } from './digest.repository.js';
 import { PushAgents } from './endpoint-policy.js';
 import { NotificationMetrics } from './notifications.metrics.js';
 import { NotificationsRepository } from './notifications.repository.js';
-import { MESSAGE_QUEUE, NotificationsService } from './notifications.service.js';
+import { MESSAGE_QUEUE, MESSAGE_SWEEP_QUEUE, NotificationsService } from './notifications.service.js';
 import { FcmProvider, parseServiceAccount } from './providers/fcm.js';
 import { SmtpMailer } from './providers/smtp.js';
 import { resolveVapidKeys, WebPushProvider } from './providers/web-push.js';
@@ -109,6 +109,11 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
     expireInSeconds: 300,
   });
   if (mailer) await ctx.jobs.schedule(DIGEST_SWEEP_QUEUE, '* * * * *');
+  await ctx.jobs.define(MESSAGE_SWEEP_QUEUE, async () => void (await service.sweepMissed()), {
+    retryLimit: 0,
+    expireInSeconds: 300,
+  });
+  await ctx.jobs.schedule(MESSAGE_SWEEP_QUEUE, '* * * * *');
 
   const warn = (what: string) => (err: unknown) =>
     ctx.logger.warn({ err }, `notifications: could not ${what}`);

@@ -136,6 +136,37 @@ export class NotificationsRepository {
     return query.execute() as Promise<RecipientRow[]>;
   }
 
+  /** Claims the message: false when its notifications were already worked out. */
+  async markNotified(messageId: string, trx: Transaction<DB>): Promise<boolean> {
+    const row = await trx
+      .insertInto('notified_messages')
+      .values({ message_id: messageId })
+      .onConflict((oc) => oc.doNothing())
+      .returning('message_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Messages of the last 15 minutes (but the last 30 s, still in flight) that no notification job claimed. */
+  async unnotifiedMessages(now: Date, limit = 1000): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .leftJoin('notified_messages as n', 'n.message_id', 'm.id')
+      .select('m.id')
+      .where('m.id', '>', uuidAt(now.getTime() - 15 * 60_000))
+      .where('m.created_at', '<', new Date(now.getTime() - 30_000))
+      .where('n.message_id', 'is', null)
+      .where('m.type', 'not in', ['system', 'call'])
+      .where('m.deleted_at', 'is', null)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async pruneNotified(before: Date): Promise<void> {
+    await this.db.deleteFrom('notified_messages').where('processed_at', '<', before).execute();
+  }
+
   // In-app
 
   insertNotifications(
@@ -184,4 +215,10 @@ export class NotificationsRepository {
   findNotification(id: string): Promise<NotificationRow | undefined> {
     return this.db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
   }
+}
+
+/** The smallest UUID v7 of a millisecond: ids are time-ordered, so an id range is a time range on the primary key. */
+function uuidAt(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
 }

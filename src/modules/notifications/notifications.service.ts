@@ -24,6 +24,8 @@ import { quietUntil } from './quiet-hours.js';
 import type { ViewingStore } from './viewing.js';
 
 export const MESSAGE_QUEUE = 'notification-message';
+/** Every minute: messages whose job was lost between the commit and the enqueue. */
+export const MESSAGE_SWEEP_QUEUE = 'notification-message-sweep';
 const PREVIEW_CHARS = 200;
 
 export interface NotificationsDeps {
@@ -133,12 +135,19 @@ export class NotificationsService {
       const body = settings.preview ? previewOf(message.type, message.content) : '';
       drafts.push({ recipient, kind, title, body });
     }
-    await this.notify(drafts, {
-      conversationId: message.conversation_id,
-      messageId: message.id,
-      actorId: message.sender_id,
-      now,
-    });
+    await this.notify(
+      drafts,
+      { conversationId: message.conversation_id, messageId: message.id, actorId: message.sender_id, now },
+      { skipViewers: true, once: message.id },
+    );
+  }
+
+  /** Messages whose notification job never ran (a crash between the commit and the enqueue): queue them again. */
+  async sweepMissed(now = new Date()): Promise<number> {
+    const ids = await this.deps.repo.unnotifiedMessages(now);
+    for (const id of ids) await this.deps.jobs.send(MESSAGE_QUEUE, { message_id: id });
+    await this.deps.repo.pruneNotified(new Date(now.getTime() - 86_400_000));
+    return ids.length;
   }
 
   /** Added to a group: an in-app item and a push for each added member but the one who added them. */
@@ -157,7 +166,11 @@ export class NotificationsService {
         title: conversation.name ?? 'A group',
         body: `${conversation.actor_name ?? 'Someone'} added you`,
       }));
-    await this.notify(drafts, { conversationId, messageId: null, actorId, now: new Date() });
+    await this.notify(
+      drafts,
+      { conversationId, messageId: null, actorId, now: new Date() },
+      { skipViewers: true },
+    );
   }
 
   /** Rung and never answered: in-app item and push (mute does not hide a missed call). */
@@ -190,22 +203,22 @@ export class NotificationsService {
         actorId: input.callerId,
         now: new Date(),
       },
-      false,
+      { skipViewers: false },
     );
   }
 
   /**
    * Drops people viewing the conversation, stores the notifications and schedules their pushes in one transaction,
-   * then emits `notification` for in-app items.
+   * then emits `notification` for in-app items. `once`: the message this is about, done at most once.
    */
   private async notify(
     drafts: Draft[],
     target: { conversationId: string; messageId: string | null; actorId: string | null; now: Date },
-    skipViewers = true,
+    options: { skipViewers: boolean; once?: string },
   ): Promise<void> {
-    if (drafts.length === 0) return;
+    if (drafts.length === 0 && !options.once) return;
     let viewers = new Set<string>();
-    if (skipViewers) {
+    if (options.skipViewers && drafts.length > 0) {
       try {
         viewers = await this.deps.viewing.viewers(
           target.conversationId,
@@ -216,8 +229,9 @@ export class NotificationsService {
       }
     }
     const kept = drafts.filter((d) => !viewers.has(d.recipient.user_id));
-    if (kept.length === 0) return;
+    if (kept.length === 0 && !options.once) return;
     const rows = await this.deps.db.transaction().execute(async (trx) => {
+      if (options.once && !(await this.deps.repo.markNotified(options.once, trx))) return [];
       const inserted = await this.deps.repo.insertNotifications(
         kept.map((d) => ({
           id: newId(),

@@ -127,6 +127,28 @@ describe('who is notified of a message', () => {
   });
 });
 
+describe('at most once per message', () => {
+  it('works a message out once, however often its job runs', async () => {
+    const { user, group } = await memberWithDevice();
+    const message = await send(group, 'only once');
+    await app.tma.services.notifications.onMessage(message.id);
+    expect(await notificationsOf(app, user.user.id)).toHaveLength(1);
+    expect(await deliveriesOf(app, user.user.id)).toHaveLength(1);
+  });
+
+  it('the sweep finds messages whose job never ran, and only those', async () => {
+    const { user, group } = await memberWithDevice();
+    const lost = await sendMessage(app, alice, group, 'lost job');
+    const { repo } = app.tma.services.notifications.deps;
+    const later = new Date(Date.now() + 60_000);
+    expect(await repo.unnotifiedMessages(later)).toContain(lost.id);
+    expect(await app.tma.services.notifications.sweepMissed(later)).toBeGreaterThan(0);
+    await app.tma.services.notifications.onMessage(lost.id);
+    expect(await repo.unnotifiedMessages(later)).not.toContain(lost.id);
+    expect(await notificationsOf(app, user.user.id)).toHaveLength(1);
+  });
+});
+
 describe('quiet hours and coalescing', () => {
   const hhmm = (d: Date) => d.toISOString().slice(11, 16);
 
