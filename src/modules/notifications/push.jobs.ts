@@ -226,6 +226,13 @@ export class PushDispatcher {
   }
 }
 
+/** What a push says when the preview setting keeps the text out. */
+const FALLBACK_BODY: Record<string, string> = {
+  message: 'New message',
+  mention: 'You were mentioned',
+  reply: 'New reply',
+};
+
 /** The push as the recipient's settings made it (the body already obeys preview); a count replaces the body. */
 export function pushMessage(
   notification: {
@@ -240,7 +247,10 @@ export function pushMessage(
   const payload = notification.payload as { title?: string; body?: string; sound?: boolean };
   return {
     title: payload.title ?? 'TMA',
-    body: count > 1 ? `${count} new messages` : payload.body || 'New notification',
+    body:
+      count > 1
+        ? `${count} new messages`
+        : payload.body || FALLBACK_BODY[notification.kind] || 'New notification',
     sound: payload.sound ?? true,
     data: {
       type: notification.kind,
