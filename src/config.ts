@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { type ProviderConfig, parseChannelProviders } from './modules/channels/providers/provider-config.js';
 
 export type AuthMode = 'local' | 'tms';
 export type Environment = 'development' | 'production' | 'test';
@@ -140,6 +141,16 @@ export interface Config {
   retention: { messageDays: number | undefined; fileDays: number | undefined };
   /** OTEL_EXPORTER_OTLP_ENDPOINT: traces are exported over OTLP/HTTP when set (src/tracing.ts). */
   otlpEndpoint: string | undefined;
+  /** External channels (docs/channels.md): providers in priority order, callbacks to PUBLIC_URL. */
+  channels: {
+    providers: ProviderConfig[];
+    /** PUBLIC_URL: where providers reach this server (status callbacks, webhook signature URLs). */
+    publicUrl: string | undefined;
+    /** POST /channels/messages per user per minute. */
+    sendsPerMinute: number;
+    /** Days webhook_logs rows are kept. */
+    webhookLogDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -424,6 +435,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     bootstrapAdmin: undefined,
     retention: { messageDays: undefined, fileDays: undefined },
     otlpEndpoint: undefined,
+    channels: { providers: [], publicUrl: undefined, sendsPerMinute: 60, webhookLogDays: 30 },
   };
   const adminUsername = r.raw('TMA_ADMIN_USERNAME');
   const adminPassword = r.raw('TMA_ADMIN_PASSWORD');
@@ -445,6 +457,17 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     fileDays: optionalDays('FILE_RETENTION_DAYS'),
   };
   config.otlpEndpoint = r.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  const channelProviders = parseChannelProviders(r.raw('CHANNEL_PROVIDERS'));
+  r.problems.push(...channelProviders.problems);
+  config.channels = {
+    providers: channelProviders.providers,
+    publicUrl: config.notifications.publicUrl,
+    sendsPerMinute: r.int('CHANNEL_SENDS_PER_MINUTE', 60, 1, 1_000_000),
+    webhookLogDays: r.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+  };
+  if (channelProviders.providers.length > 0 && config.channels.publicUrl === undefined) {
+    r.problems.push('PUBLIC_URL: required with CHANNEL_PROVIDERS (providers call back to it)');
+  }
   if (metricsPort && metricsPort === config.port) {
     r.problems.push('METRICS_PORT: must differ from PORT (unset serves /metrics on the API port)');
   }

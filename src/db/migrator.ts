@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_revoked_sessions.js';
 import * as m0004 from './migrations/0004_calls.js';
 import * as m0005 from './migrations/0005_notifications.js';
 import * as m0006 from './migrations/0006_admin.js';
+import * as m0007 from './migrations/0007_channels.js';
 import type { DB } from './schema.js';
 
 export const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0004_calls': m0004,
   '0005_notifications': m0005,
   '0006_admin': m0006,
+  '0007_channels': m0007,
 };
 
 export function createMigrator(db: Kysely<DB>): Migrator {

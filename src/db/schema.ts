@@ -55,7 +55,8 @@ export interface UserBlocksTable {
 
 export interface ConversationsTable {
   id: string;
-  type: 'dm' | 'group';
+  /** external: a customer thread of a channel inbox (docs/channels.md). */
+  type: 'dm' | 'group' | 'external';
   name: string | null;
   description: string | null;
   avatar_url: string | null;
@@ -287,6 +288,93 @@ export interface WebhookReceiptsTable {
   received_at: Generated<Date>;
 }
 
+export type ChannelKind = 'sms' | 'mms' | 'email';
+export type InboxChannel = 'sms' | 'email';
+export type ChannelStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'failed'
+  | 'undelivered'
+  | 'received';
+
+export interface ChannelInboxesTable {
+  id: string;
+  channel: InboxChannel;
+  address: string;
+  name: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface ChannelInboxMembersTable {
+  inbox_id: string;
+  user_id: string;
+  added_at: Generated<Date>;
+}
+
+export interface ExternalConversationsTable {
+  conversation_id: string;
+  inbox_id: string;
+  channel: InboxChannel;
+  participant_address: string;
+  created_at: Generated<Date>;
+}
+
+export interface ChannelMessagesTable {
+  id: string;
+  conversation_id: string;
+  message_id: string | null;
+  inbox_id: string;
+  direction: 'outbound' | 'inbound';
+  channel: ChannelKind;
+  from_address: string;
+  to_address: string;
+  subject: string | null;
+  body: Generated<string>;
+  segments: Generated<number>;
+  status: ChannelStatus;
+  provider: string | null;
+  provider_message_id: string | null;
+  attempts: Generated<number>;
+  error_code: string | null;
+  error_message: string | null;
+  created_by: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ChannelMessageEventsTable {
+  id: string;
+  channel_message_id: string;
+  status: string;
+  provider: string | null;
+  detail: Json<JsonObject>;
+  created_at: Generated<Date>;
+}
+
+export interface WebhookLogsTable {
+  id: string;
+  source: string;
+  provider: string | null;
+  headers: Json<JsonObject>;
+  body_sha256: string;
+  body_bytes: number;
+  outcome: string;
+  status_code: number;
+  detail: string | null;
+  received_at: Generated<Date>;
+}
+
+export interface ChannelOptOutsTable {
+  inbox_id: string;
+  address: string;
+  created_at: Generated<Date>;
+}
+
 export interface RevokedSessionsTable {
   session_id: string;
   revoked_at: Generated<Date>;
@@ -352,6 +440,13 @@ export interface DB {
   audit_log: AuditLogTable;
   invites: InvitesTable;
   server_settings: ServerSettingsTable;
+  channel_inboxes: ChannelInboxesTable;
+  channel_inbox_members: ChannelInboxMembersTable;
+  external_conversations: ExternalConversationsTable;
+  channel_messages: ChannelMessagesTable;
+  channel_message_events: ChannelMessageEventsTable;
+  webhook_logs: WebhookLogsTable;
+  channel_opt_outs: ChannelOptOutsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -5,6 +5,7 @@ import { adminRoutes } from './admin/admin.routes.js';
 import { blocksRoutes } from './blocks/blocks.routes.js';
 import { registerCalls } from './calls/calls.module.js';
 import { callsRoutes } from './calls/calls.routes.js';
+import { registerChannels } from './channels/channels.module.js';
 import { conversationsRoutes } from './conversations/conversations.routes.js';
 import { registerFiles } from './files/files.module.js';
 import { filesRoutes } from './files/files.routes.js';
@@ -23,6 +24,7 @@ import { usersRoutes } from './users/users.routes.js';
 
 export async function registerModules(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const digest = await registerNotifications(app, ctx);
+  const channels = await registerChannels(ctx);
   await app.register(
     async (api) => {
       // feature modules register here
@@ -40,6 +42,7 @@ export async function registerModules(app: FastifyInstance, ctx: AppContext): Pr
       await api.register(async (scope) => callsRoutes(scope, ctx));
       await api.register(async (scope) => notificationsRoutes(scope, ctx, digest));
       await api.register(async (scope) => void (await adminRoutes(scope, ctx)));
+      await channels.routes(api);
     },
     { prefix: '/api/v1' },
   );

@@ -19,7 +19,9 @@ export type MemberView = Static<typeof MemberViewSchema>;
 export const ConversationViewSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    type: Type.Union([Type.Literal('dm'), Type.Literal('group')]),
+    type: Type.Union([Type.Literal('dm'), Type.Literal('group'), Type.Literal('external')], {
+      description: 'external: a customer thread of a channel inbox (docs/channels.md)',
+    }),
     name: Nullable(Type.String()),
     description: Nullable(Type.String()),
     avatar_url: Nullable(Type.String()),

@@ -56,8 +56,8 @@ export type ContentHook = (
   },
 ) => Promise<void>;
 
-/** Whether a new message with this content needs a content hook. */
-export type HookFilter = (content: string | null) => boolean;
+/** Whether a new message with this content, in this conversation, needs a content hook. */
+export type HookFilter = (content: string | null, conversationId: string) => boolean;
 
 type HistoryCursor = { before_seq: number } | { after_seq: number };
 
@@ -68,7 +68,7 @@ const isHistoryCursor = (v: unknown): v is HistoryCursor =>
     Number.isSafeInteger((v as { after_seq?: unknown }).after_seq));
 
 /** Keys the server writes (mentions, link previews, polls); whatever a client sends under them is dropped. */
-const SERVER_METADATA_KEYS = ['mentions', 'mention_all', 'link_preview', 'poll_id'];
+const SERVER_METADATA_KEYS = ['mentions', 'mention_all', 'link_preview', 'poll_id', 'channel'];
 
 function checkMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (metadata !== undefined && Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
@@ -134,7 +134,7 @@ export class MessagesService {
 
   /**
    * Registers a hook run inside every send/edit transaction; a hook that throws rolls the write back.
-   * `applies` tells from the content alone whether a new message needs the hook at all (sends that need
+   * `applies` tells from the content and conversation id whether a new message needs the hook at all (sends that need
    * no hook are written without an explicit transaction); without it every message does.
    */
   onContentWritten(hook: ContentHook, applies: HookFilter = () => true): void {
@@ -157,7 +157,7 @@ export class MessagesService {
   }
 
   private needsHooks(input: AppendMessageInput): boolean {
-    return this.contentHooks.some((hook) => hook.applies(input.content));
+    return this.contentHooks.some((hook) => hook.applies(input.content, input.conversation_id));
   }
 
   private async runHooks(trx: Transaction<DB>, written: Parameters<ContentHook>[1]): Promise<void> {

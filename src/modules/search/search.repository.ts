@@ -44,7 +44,7 @@ export interface MessageSearchRow {
 
 export interface ConversationSearchRow {
   id: string;
-  type: 'dm' | 'group';
+  type: 'dm' | 'group' | 'external';
   name: string | null;
   avatar_url: string | null;
   last_seq: number;

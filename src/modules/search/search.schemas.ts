@@ -47,7 +47,7 @@ export type NameSearchQuery = Static<typeof NameSearchQuery>;
 export const ConversationHit = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    type: Type.Union([Type.Literal('dm'), Type.Literal('group')]),
+    type: Type.Union([Type.Literal('dm'), Type.Literal('group'), Type.Literal('external')]),
     name: Nullable(Type.String()),
     avatar_url: Nullable(Type.String()),
     last_seq: Type.Integer(),

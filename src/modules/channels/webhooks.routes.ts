@@ -1,0 +1,399 @@
+// /webhooks/twilio/{sms,status}, /webhooks/sendgrid/{events,inbound}: signatures checked on the raw body before
+// anything is read; every request lands in webhook_logs (headers minus secrets, body hash, outcome).
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { newId } from '../../db/ids.js';
+import type { DB } from '../../db/schema.js';
+import { AppError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { fromSendgridEvent, fromTwilioStatus } from './channel-status.js';
+import type { ProviderConfig } from './providers/provider-config.js';
+import type { ChannelMetrics } from './providers/provider-router.js';
+import {
+  type FormParams,
+  safeEqual,
+  sendgridPublicKey,
+  verifySendgridSignature,
+  verifyTwilioSignature,
+} from './signatures.js';
+import type { ChannelWebhooks } from './webhooks.service.js';
+
+export const EVENT_WINDOW_S = 300;
+const MAX_FORM_BYTES = 256 * 1024;
+const MAX_EVENTS_BYTES = 2 * 1024 * 1024;
+const MAX_INBOUND_EMAIL_BYTES = 20 * 1024 * 1024;
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'x-twilio-signature',
+  'x-twilio-email-event-webhook-signature',
+]);
+
+interface Received {
+  raw: Buffer;
+  source: string;
+  provider: string | null;
+  outcome: string;
+}
+
+const received = new WeakMap<FastifyRequest, Received>();
+const TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+export interface WebhookRouteDeps {
+  db: Kysely<DB>;
+  webhooks: ChannelWebhooks;
+  providers: ProviderConfig[];
+  publicUrl: string | undefined;
+  metrics: ChannelMetrics;
+}
+
+function parseForm(body: string): FormParams {
+  const out: FormParams = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const existing = out[key];
+    if (existing === undefined) out[key] = value;
+    else out[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return out;
+}
+
+const one = (params: FormParams, key: string): string | undefined => {
+  const value = params[key];
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' && first.length <= 20_000 ? first : undefined;
+};
+
+function note(request: FastifyRequest, patch: Partial<Received>): void {
+  const entry = received.get(request);
+  if (entry) Object.assign(entry, patch);
+}
+
+function bareAddress(value: string): string {
+  return (/<([^>]+)>/.exec(value)?.[1] ?? value).trim();
+}
+
+export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): Promise<void> {
+  const { webhooks, providers, publicUrl, metrics } = deps;
+  const twilio = providers.filter((p) => p.kind === 'twilio');
+  const sendgrid = providers.filter((p) => p.kind === 'sendgrid');
+  const eventKeys = sendgrid.flatMap((p) => {
+    if (!p.eventPublicKey) return [];
+    try {
+      return [{ provider: p.name, key: sendgridPublicKey(p.eventPublicKey) }];
+    } catch {
+      return [];
+    }
+  });
+
+  const keep = (source: string) => (request: FastifyRequest, raw: Buffer) =>
+    received.set(request, { raw, source, provider: null, outcome: 'received' });
+
+  // Encapsulated: only these routes parse bodies this way.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer', bodyLimit: MAX_FORM_BYTES },
+    (request, body, done) => {
+      keep(request.url)(request, body as Buffer);
+      done(null, parseForm((body as Buffer).toString('utf8')));
+    },
+  );
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: MAX_EVENTS_BYTES },
+    (request, body, done) => {
+      keep(request.url)(request, body as Buffer);
+      done(null, body);
+    },
+  );
+  app.addContentTypeParser(
+    'multipart/form-data',
+    { parseAs: 'buffer', bodyLimit: MAX_INBOUND_EMAIL_BYTES },
+    (request, body, done) => {
+      keep(request.url)(request, body as Buffer);
+      done(null, body);
+    },
+  );
+
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const entry = received.get(request);
+    const raw = entry?.raw ?? Buffer.alloc(0);
+    const source = (request.routeOptions.url ?? request.url)
+      .replace(/^\/api\/v1\/webhooks\//, '')
+      .replace('/', '.');
+    const outcome =
+      entry?.outcome === 'received' || !entry ? (reply.statusCode >= 400 ? 'rejected' : 'ok') : entry.outcome;
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).filter(([name]) => !SECRET_HEADERS.has(name.toLowerCase())),
+    );
+    metrics.webhooks.inc({ source, outcome });
+    await deps.db
+      .insertInto('webhook_logs')
+      .values({
+        id: newId(),
+        source,
+        provider: entry?.provider ?? null,
+        headers: JSON.stringify(headers),
+        body_sha256: createHash('sha256').update(raw).digest('hex'),
+        body_bytes: raw.length,
+        outcome,
+        status_code: reply.statusCode,
+        detail: null,
+      })
+      .execute()
+      .catch((err: unknown) => request.log.warn({ err }, 'webhook log write failed'));
+  });
+
+  /** The Twilio provider whose account sent this, with its signature checked (401 otherwise). */
+  const verifyTwilio = (request: FastifyRequest, params: FormParams): ProviderConfig => {
+    const accountSid = one(params, 'AccountSid');
+    const provider = twilio.find((p) => p.accountSid === accountSid);
+    const signature = request.headers['x-twilio-signature'];
+    if (
+      !provider ||
+      !publicUrl ||
+      !verifyTwilioSignature(
+        provider.authToken as string,
+        `${publicUrl}${request.url}`,
+        params,
+        typeof signature === 'string' ? signature : undefined,
+      )
+    ) {
+      note(request, { outcome: 'bad_signature', provider: provider?.name ?? null });
+      throw new UnauthenticatedError('signature_invalid', 'Webhook signature does not match');
+    }
+    note(request, { provider: provider.name });
+    return provider;
+  };
+
+  const formBody = (request: FastifyRequest): FormParams => {
+    if (!request.body || Buffer.isBuffer(request.body) || typeof request.body !== 'object') {
+      throw new ValidationError('Expected a form-encoded body');
+    }
+    return request.body as FormParams;
+  };
+
+  const common = { config: { public: true }, schema: { tags: ['webhooks'], security: [], hide: false } };
+
+  app.post(
+    '/webhooks/twilio/sms',
+    {
+      ...common,
+      schema: {
+        ...common.schema,
+        operationId: 'twilioInboundSms',
+        summary: 'Inbound SMS/MMS (Twilio-compatible, X-Twilio-Signature)',
+      },
+    },
+    async (request, reply) => {
+      const params = formBody(request);
+      const provider = verifyTwilio(request, params);
+      const sid = one(params, 'MessageSid') ?? one(params, 'SmsMessageSid');
+      const from = one(params, 'From');
+      const to = one(params, 'To');
+      if (!sid || !from || !to) throw new ValidationError('MessageSid, From and To are required');
+      if (!(await webhooks.firstDelivery(`twilio:sms:${sid}`, 'twilio'))) {
+        note(request, { outcome: 'replayed' });
+        return reply.type('text/xml').send(TWIML);
+      }
+      const media: string[] = [];
+      const count = Math.min(10, Number(one(params, 'NumMedia') ?? 0) || 0);
+      for (let i = 0; i < count; i++) {
+        const url = one(params, `MediaUrl${i}`);
+        if (url && /^https?:\/\//.test(url)) media.push(url);
+      }
+      try {
+        const { outcome } = await webhooks.inbound({
+          channel: media.length > 0 ? 'mms' : 'sms',
+          provider: provider.name,
+          providerMessageId: sid,
+          from,
+          to: [to],
+          body: (one(params, 'Body') ?? '').slice(0, 1600),
+          subject: null,
+          mediaUrls: media,
+        });
+        note(request, { outcome });
+      } catch (error) {
+        await deps.db.deleteFrom('webhook_receipts').where('id', '=', `twilio:sms:${sid}`).execute();
+        throw error;
+      }
+      return reply.type('text/xml').send(TWIML);
+    },
+  );
+
+  app.post(
+    '/webhooks/twilio/status',
+    {
+      ...common,
+      schema: {
+        ...common.schema,
+        operationId: 'twilioStatusCallback',
+        summary: 'Message status callbacks (Twilio-compatible, X-Twilio-Signature)',
+      },
+    },
+    async (request, reply) => {
+      const params = formBody(request);
+      const provider = verifyTwilio(request, params);
+      const sid = one(params, 'MessageSid') ?? one(params, 'SmsSid');
+      const raw = one(params, 'MessageStatus') ?? one(params, 'SmsStatus');
+      if (!sid || !raw) throw new ValidationError('MessageSid and MessageStatus are required');
+      const status = fromTwilioStatus(raw);
+      if (!status) {
+        note(request, { outcome: 'ignored' });
+        return reply.status(204).send();
+      }
+      const receipt = `twilio:status:${sid}:${raw}`;
+      if (!(await webhooks.firstDelivery(receipt, 'twilio'))) {
+        note(request, { outcome: 'replayed' });
+        return reply.status(204).send();
+      }
+      const code = one(params, 'ErrorCode') ?? null;
+      const outcome = await webhooks.status({ providerMessageId: sid }, status, provider.name, {
+        code,
+        message: code ? `provider error ${code}` : null,
+      });
+      note(request, { outcome });
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/webhooks/sendgrid/events',
+    {
+      ...common,
+      schema: {
+        ...common.schema,
+        operationId: 'sendgridEvents',
+        summary: 'Event Webhook (SendGrid-compatible, ECDSA P-256 signed)',
+      },
+    },
+    async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const signature = request.headers['x-twilio-email-event-webhook-signature'];
+      const timestamp = request.headers['x-twilio-email-event-webhook-timestamp'];
+      const match =
+        typeof signature === 'string' && typeof timestamp === 'string' && /^\d{1,12}$/.test(timestamp)
+          ? eventKeys.find((k) => verifySendgridSignature(k.key, timestamp, raw, signature))
+          : undefined;
+      if (!match) {
+        note(request, { outcome: 'bad_signature' });
+        throw new UnauthenticatedError('signature_invalid', 'Webhook signature does not match');
+      }
+      note(request, { provider: match.provider });
+      if (Math.abs(Date.now() / 1000 - Number(timestamp)) > EVENT_WINDOW_S) {
+        note(request, { outcome: 'stale' });
+        throw new UnauthenticatedError(
+          'signature_expired',
+          'Webhook timestamp is outside the 5-minute window',
+        );
+      }
+      let events: unknown;
+      try {
+        events = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new ValidationError('Request body is not valid JSON');
+      }
+      if (!Array.isArray(events) || events.length > 1000)
+        throw new ValidationError('Expected a JSON array of events');
+      let applied = 0;
+      for (const item of events) {
+        if (typeof item !== 'object' || item === null) continue;
+        const e = item as Record<string, unknown>;
+        const status = typeof e.event === 'string' ? fromSendgridEvent(e.event) : undefined;
+        const eventId = typeof e.sg_event_id === 'string' ? e.sg_event_id : undefined;
+        if (!status || !eventId || !(await webhooks.firstDelivery(`sendgrid:event:${eventId}`, 'sendgrid')))
+          continue;
+        const sgId = typeof e.sg_message_id === 'string' ? e.sg_message_id.split('.')[0] : undefined;
+        const ours =
+          typeof e.tma_message_id === 'string' && /^[0-9a-f-]{36}$/i.test(e.tma_message_id)
+            ? e.tma_message_id
+            : undefined;
+        const reason = typeof e.reason === 'string' ? e.reason.slice(0, 300) : null;
+        const outcome = await webhooks.status(
+          { channelMessageId: ours, providerMessageId: sgId },
+          status,
+          match.provider,
+          {
+            code: typeof e.event === 'string' ? e.event : null,
+            message: reason,
+          },
+        );
+        if (outcome === 'applied') applied++;
+      }
+      note(request, { outcome: applied > 0 ? 'applied' : 'unchanged' });
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Querystring: { token?: string } }>(
+    '/webhooks/sendgrid/inbound',
+    {
+      ...common,
+      schema: {
+        ...common.schema,
+        operationId: 'sendgridInboundParse',
+        summary: 'Inbound Parse (SendGrid-compatible multipart); ?token= must be a provider inbound_token',
+      },
+    },
+    async (request, reply) => {
+      const token = typeof request.query.token === 'string' ? request.query.token : '';
+      const provider = sendgrid.find((p) => p.inboundToken !== undefined && safeEqual(token, p.inboundToken));
+      if (!provider) {
+        note(request, { outcome: 'bad_signature' });
+        throw new UnauthenticatedError('signature_invalid', 'Inbound token does not match');
+      }
+      note(request, { provider: provider.name });
+      const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
+      if (!raw) throw new ValidationError('Expected a multipart/form-data body');
+      let form: FormData;
+      try {
+        form = await new Request('http://inbound.local/', {
+          method: 'POST',
+          headers: { 'content-type': String(request.headers['content-type']) },
+          body: raw,
+        }).formData();
+      } catch {
+        throw new ValidationError('Malformed multipart body');
+      }
+      const field = (name: string) => {
+        const v = form.get(name);
+        return typeof v === 'string' ? v : undefined;
+      };
+      let envelope: { from?: unknown; to?: unknown } = {};
+      try {
+        envelope = JSON.parse(field('envelope') ?? '{}') as typeof envelope;
+      } catch {
+        // headers below
+      }
+      const from = typeof envelope.from === 'string' ? envelope.from : bareAddress(field('from') ?? '');
+      const to = Array.isArray(envelope.to)
+        ? envelope.to.filter((t): t is string => typeof t === 'string')
+        : (field('to') ?? '').split(',').map(bareAddress);
+      if (!from || to.length === 0) throw new ValidationError('from and to are required');
+      const digest = createHash('sha256').update(raw).digest('hex');
+      if (!(await webhooks.firstDelivery(`sendgrid:inbound:${digest}`, 'sendgrid'))) {
+        note(request, { outcome: 'replayed' });
+        return reply.status(200).send({ received: true });
+      }
+      try {
+        const { outcome } = await webhooks.inbound({
+          channel: 'email',
+          provider: provider.name,
+          providerMessageId: null,
+          from: bareAddress(from),
+          to: to.map(bareAddress),
+          body: (field('text') ?? '').slice(0, 10_000),
+          subject: (field('subject') ?? '').slice(0, 998) || null,
+          mediaUrls: [],
+        });
+        note(request, { outcome });
+      } catch (error) {
+        await deps.db.deleteFrom('webhook_receipts').where('id', '=', `sendgrid:inbound:${digest}`).execute();
+        if (error instanceof AppError) throw error;
+        throw error;
+      }
+      return reply.status(200).send({ received: true });
+    },
+  );
+}
