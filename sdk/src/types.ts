@@ -14,6 +14,7 @@ export type Receipt = Schemas['Receipt'];
 export type ReactionSummary = Schemas['ReactionSummary'];
 export type ConversationEvent = Schemas['ConversationEvent'];
 export type SyncResult = Schemas['SyncResult'];
+export type MessageSearchHit = Schemas['MessageSearchHit'];
 
 export interface AckError {
   code: string;

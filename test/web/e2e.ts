@@ -147,6 +147,16 @@ export async function chatScenario(urls: { a: string; b: string }, options: { sc
       .waitFor({ timeout: WAIT });
     await shot(alice.page, 'chat', save);
 
+    // Search: conversations by name, messages by content.
+    const search = bob.page.getByRole('searchbox', { name: 'Search conversations' });
+    await search.fill('edited');
+    await bob.page
+      .getByRole('region', { name: 'Messages found' })
+      .getByText('Hello Bob, edited')
+      .waitFor({ timeout: WAIT });
+    await shot(bob.page, 'search', save);
+    await search.fill('');
+
     // Delete.
     await action(alice.page, 'A reply', 'Delete');
     await message(bob.page, 'Message deleted').waitFor({ timeout: WAIT });

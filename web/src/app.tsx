@@ -1,5 +1,5 @@
 // The screens: sign in / register, the conversation list, the chat view, new chat.
-import type { Conversation, Message, User } from '@tma/sdk';
+import type { Conversation, Message, MessageSearchHit, User } from '@tma/sdk';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { store } from './store.ts';
 
@@ -145,6 +145,12 @@ function ConversationList({ onNew }: { onNew: () => void }) {
   const [query, setQuery] = useState('');
   const q = query.trim().toLowerCase();
   const list = s.sortedConversations().filter((c) => !q || s.title(c).toLowerCase().includes(q));
+  const [hits, setHits] = useState<MessageSearchHit[]>([]);
+  useEffect(() => {
+    if (q.length < 2) return setHits([]);
+    const timer = setTimeout(() => void s.searchMessages(q).then(setHits), 250);
+    return () => clearTimeout(timer);
+  }, [q, s]);
   return (
     <>
       <div class="tools">
@@ -159,7 +165,7 @@ function ConversationList({ onNew }: { onNew: () => void }) {
           New chat
         </button>
       </div>
-      <ul class="conversations">
+      <ul class={`conversations ${q ? 'searching' : ''}`}>
         {list.map((c) => {
           const peer = s.peerOf(c);
           const online = peer ? s.online.get(peer) === true : false;
@@ -193,8 +199,61 @@ function ConversationList({ onNew }: { onNew: () => void }) {
             </li>
           );
         })}
-        {list.length === 0 && <li class="muted pad">{q ? 'No match' : 'No conversations yet'}</li>}
+        {list.length === 0 && (
+          <li class="muted pad">{q ? 'No conversation matches' : 'No conversations yet'}</li>
+        )}
       </ul>
+      {hits.length > 0 && (
+        <section class="hits" aria-label="Messages found">
+          <h3 class="small muted pad">Messages</h3>
+          <ul class="conversations">
+            {hits.map((hit) => {
+              const c = s.conversations.get(hit.message.conversation_id);
+              return (
+                <li key={hit.message.id}>
+                  <button
+                    type="button"
+                    class="conversation"
+                    onClick={() => navigate(hit.message.conversation_id)}
+                  >
+                    <span class="summary">
+                      <span class="title">
+                        {c ? s.title(c) : 'Conversation'}
+                        {c?.type === 'group' ? ` · ${s.userName(hit.message.sender_id)}` : ''}
+                      </span>
+                      <span class="preview">
+                        <Highlight html={hit.highlight} />
+                      </span>
+                    </span>
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      )}
+    </>
+  );
+}
+
+const ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#39;': "'",
+};
+
+/** The search snippet (escaped text with <mark> around matches) as elements, never as HTML. */
+function Highlight({ html }: { html: string }) {
+  const text = (t: string) => t.replace(/&(amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e] ?? e);
+  return (
+    <>
+      {html
+        .split(/(<mark>.*?<\/mark>)/)
+        .map((part, i) =>
+          part.startsWith('<mark>') ? <mark key={i}>{text(part.slice(6, -7))}</mark> : text(part),
+        )}
     </>
   );
 }

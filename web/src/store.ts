@@ -6,6 +6,7 @@ import {
   type CurrentUser,
   createRest,
   type Message,
+  type MessageSearchHit,
   type PendingSend,
   TmaRealtime,
   type TmaRest,
@@ -15,6 +16,7 @@ import {
 } from '@tma/sdk';
 
 const TOKENS_KEY = 'tma.tokens';
+const OUTBOX_KEY = 'tma.outbox';
 const PAGE = 30;
 
 export interface History {
@@ -119,7 +121,17 @@ export class Store {
     this.signedOut();
   }
 
+  private savedOutbox(userId: string): PendingSend[] {
+    try {
+      const saved = JSON.parse(localStorage.getItem(`${OUTBOX_KEY}.${userId}`) ?? '[]') as PendingSend[];
+      return Array.isArray(saved) ? saved.filter((p) => p.client_id && p.conversation_id) : [];
+    } catch {
+      return [];
+    }
+  }
+
   private signedOut(): void {
+    if (this.me) localStorage.removeItem(`${OUTBOX_KEY}.${this.me.id}`);
     this.rt?.close();
     this.rt = null;
     this.me = null;
@@ -153,6 +165,12 @@ export class Store {
     this.rt = rt;
     for (const c of this.conversations.values()) rt.track(c.id, c.last_seq);
     this.wire(rt);
+    for (const p of this.savedOutbox(me.id)) {
+      rt.send(p.conversation_id, p.content, {
+        client_id: p.client_id,
+        ...(p.reply_to_id ? { reply_to_id: p.reply_to_id } : {}),
+      });
+    }
     rt.connect();
     if (typeof navigator !== 'undefined' && !navigator.onLine) rt.offline();
     this.changed();
@@ -242,6 +260,13 @@ export class Store {
       for (const p of ack.data) this.online.set(p.user_id, p.online);
       this.changed();
     });
+  }
+
+  async searchMessages(q: string): Promise<MessageSearchHit[]> {
+    const { data } = await this.rest.api.GET('/api/v1/search/messages', {
+      params: { query: { q, limit: 20 } },
+    });
+    return data?.data ?? [];
   }
 
   async searchPeople(q: string): Promise<User[]> {
@@ -438,6 +463,8 @@ export class Store {
     });
     rt.on('outbox', (outbox) => {
       this.outbox = outbox;
+      // Kept across reloads: the same client_ids go out after the next start, so nothing is stored twice.
+      localStorage.setItem(`${OUTBOX_KEY}.${this.me?.id}`, JSON.stringify(outbox));
       this.changed();
     });
     rt.on('sent', ({ message }) => {
