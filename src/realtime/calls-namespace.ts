@@ -103,7 +103,7 @@ export function attachCalls(
 
   nsp.on('connection', (socket: CallSocket) => {
     const { userId } = socket.data;
-    void calls.seen([userId]).catch(warn('call liveness failed'));
+    void calls.liveness.seen([userId]).catch(warn('call liveness failed'));
     socket.onAny((event: string, ...args: unknown[]) => {
       const last = args.at(-1);
       const ack = typeof last === 'function' ? (last as (r: Ack) => void) : undefined;
@@ -113,7 +113,7 @@ export function attachCalls(
     socket.on('disconnect', () => {
       // Another device of the user here keeps them seen (the heartbeat); elsewhere, that instance's does.
       if ((nsp.adapter.rooms.get(rooms.user(userId))?.size ?? 0) > 0) return;
-      void track(calls.disconnected(userId).catch(warn('call disconnect failed')));
+      void track(calls.liveness.disconnected(userId).catch(warn('call disconnect failed')));
     });
   });
 
@@ -121,7 +121,7 @@ export function attachCalls(
     () => {
       const users = new Set<string>();
       for (const s of nsp.sockets.values()) users.add((s.data as SocketData).userId);
-      if (users.size > 0) void calls.seen([...users]).catch(warn('call heartbeat failed'));
+      if (users.size > 0) void calls.liveness.seen([...users]).catch(warn('call heartbeat failed'));
     },
     Math.max(200, Math.floor(ctx.config.calls.reconnectGraceMs / 3)),
   );

@@ -17,16 +17,20 @@ export function createCallsService(
 
 export async function registerCalls(ctx: AppContext): Promise<void> {
   const calls = ctx.services.calls;
-  await ctx.jobs.define<{ call_id: string }>(RING_TIMEOUT_QUEUE, (job) => calls.ringTimeout(job.call_id), {
-    retryLimit: 5,
-    retryDelaySeconds: 1,
-  });
+  await ctx.jobs.define<{ call_id: string }>(
+    RING_TIMEOUT_QUEUE,
+    (job) => calls.liveness.ringTimeout(job.call_id),
+    {
+      retryLimit: 5,
+      retryDelaySeconds: 1,
+    },
+  );
   await ctx.jobs.define<{ call_id: string; user_id: string }>(
     PRESENCE_QUEUE,
-    (job) => calls.presenceCheck(job.call_id, job.user_id),
+    (job) => calls.liveness.presenceCheck(job.call_id, job.user_id),
     { retryLimit: 5, retryDelaySeconds: 1 },
   );
-  await ctx.jobs.define<Record<string, never>>(SWEEP_QUEUE, async () => void (await calls.sweep()), {
+  await ctx.jobs.define<Record<string, never>>(SWEEP_QUEUE, async () => void (await calls.liveness.sweep()), {
     retryLimit: 0,
     expireInSeconds: 300,
   });

@@ -6,7 +6,7 @@ import { currentMember } from '../access/current-member.js';
 type Executor = Kysely<DB> | Transaction<DB>;
 export type CallRow = Selectable<CallsTable>;
 export type ParticipantRow = Selectable<CallParticipantsTable>;
-export type CallWithType = CallRow & { conversation_type: 'dm' | 'group' };
+export type CallWithType = CallRow & { conversation_type: string };
 export interface HistoryCursor {
   started_at: string;
   id: string;

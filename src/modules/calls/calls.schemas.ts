@@ -83,7 +83,7 @@ export const CallView = Type.Object(
   {
     id: Uuid,
     conversation_id: Uuid,
-    conversation_type: Type.Union([Type.Literal('dm'), Type.Literal('group')]),
+    conversation_type: Type.String({ description: 'dm or group' }),
     initiator_id: Nullable(Uuid),
     media: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
     status: CallStatus,

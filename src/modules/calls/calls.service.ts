@@ -22,6 +22,8 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import { type AccessService, BLOCKED_MESSAGE } from '../access/access.service.js';
 import { appendMessage } from '../messages/append-message.js';
 import type { MessagesService } from '../messages/messages.service.js';
+import { announce, announceEnd } from './calls.events.js';
+import { CallsLiveness } from './calls.liveness.js';
 import {
   type CallRow,
   CallsRepository,
@@ -38,6 +40,7 @@ import {
   type IceServers,
   MAX_SIGNAL_BYTES,
 } from './calls.schemas.js';
+import { callMessageText, callView } from './calls.views.js';
 import { iceServersFor } from './ice-servers.js';
 
 export const RING_TIMEOUT_QUEUE = 'calls-ring-timeout';
@@ -53,12 +56,12 @@ export interface CallsDeps {
 }
 
 type Updated = DomainEventMap['call.updated'];
-type Announcement =
+export type Announcement =
   | { kind: 'updated'; payload: Omit<Updated, 'call'> }
   | { kind: 'missed'; user_ids: string[] };
 
 /** What a locked change did: the announcements to publish after commit, and the end when it ended the call. */
-interface Change {
+export interface Change {
   announce: Announcement[];
   ended?: { reason: EndReason; missed: string[]; messageId: string; seq: number };
 }
@@ -71,18 +74,10 @@ const STATUS_OF: Record<EndReason, CallRow['status']> = {
   declined: 'declined',
 };
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function durationText(ms: number): string {
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
-}
-
 export class CallsService {
   readonly repo: CallsRepository;
+  /** Ring timeout, reconnect grace and the sweeper (calls.liveness.ts). */
+  readonly liveness: CallsLiveness;
 
   constructor(
     private readonly deps: CallsDeps,
@@ -90,6 +85,7 @@ export class CallsService {
     private readonly messages: MessagesService,
   ) {
     this.repo = new CallsRepository(deps.db);
+    this.liveness = new CallsLiveness(deps, this);
   }
 
   private get settings() {
@@ -150,7 +146,7 @@ export class CallsService {
       throw err;
     }
     const call = await this.load(callId);
-    this.publish(call, [
+    announce(this.deps.bus, call, [
       {
         kind: 'updated',
         payload: {
@@ -295,7 +291,7 @@ export class CallsService {
   async get(actor: Actor, callId: string): Promise<CallView> {
     const call = await this.repo.find(callId);
     if (!call || !(await this.repo.canSee(call, actor.userId))) throw new NotFoundError('Call');
-    return this.viewOf(call, await this.repo.participants([call.id]));
+    return callView(call, await this.repo.participants([call.id]));
   }
 
   async list(actor: Actor, query: CallsQuery): Promise<{ items: CallView[]; nextCursor: string | null }> {
@@ -311,7 +307,7 @@ export class CallsService {
     const pageRows = rows.slice(0, query.limit);
     const parts = await this.repo.participants(pageRows.map((r) => r.id));
     const items = pageRows.map((r) =>
-      this.viewOf(
+      callView(
         r,
         parts.filter((p) => p.call_id === r.id),
       ),
@@ -322,94 +318,6 @@ export class CallsService {
         ? encodeCursor({ started_at: last.started_at.toISOString(), id: last.id })
         : null;
     return { items, nextCursor };
-  }
-
-  // ---- jobs and liveness (no actor: the server decides)
-
-  /** Ring timeout: unanswered -> missed; in a group call that goes on, the members still ringing missed it. */
-  async ringTimeout(callId: string): Promise<void> {
-    await this.change(null, callId, async (call, _parts, trx) => {
-      if (call.status === 'ringing') return { announce: [], ended: await this.finish(call, 'missed', trx) };
-      const missed = await this.repo.moveParticipants(call.id, ['invited'], { status: 'missed' }, trx);
-      return {
-        announce: [
-          ...missed.map(
-            (userId): Announcement => ({
-              kind: 'updated',
-              payload: { event: 'call_participant_left', user_ids: [], actor_id: userId, reason: 'missed' },
-            }),
-          ),
-          ...(missed.length > 0 ? [{ kind: 'missed' as const, user_ids: missed }] : []),
-        ],
-      };
-    }).catch(ignoreEnded);
-  }
-
-  /** Liveness: these users have /calls sockets on this instance (connect and the periodic heartbeat). */
-  async seen(userIds: readonly string[]): Promise<void> {
-    await this.repo.touch(userIds);
-  }
-
-  /** The user's last /calls socket here closed: leave each joined call unless seen again within the grace. */
-  async disconnected(userId: string): Promise<void> {
-    const joined = await this.repo.touch([userId]);
-    for (const { call_id } of joined) {
-      await this.deps.jobs.send(
-        PRESENCE_QUEUE,
-        { call_id, user_id: userId },
-        { startAfterSeconds: this.settings.reconnectGraceMs / 1000 },
-      );
-    }
-  }
-
-  /** Leaves (as `disconnected`) a participant not seen for the grace. */
-  async presenceCheck(callId: string, userId: string): Promise<void> {
-    // A caller who vanished while ringing stays: the ring timeout decides (missed); look again after it.
-    const call = await this.repo.find(callId);
-    if (call?.status === 'ringing') {
-      await this.deps.jobs.send(
-        PRESENCE_QUEUE,
-        { call_id: callId, user_id: userId },
-        { startAfterSeconds: this.settings.reconnectGraceMs / 1000 },
-      );
-      return;
-    }
-    const before = new Date(Date.now() - this.settings.reconnectGraceMs);
-    const stale = await this.repo.stale(before, callId, userId);
-    for (const p of stale) await this.dropParticipant(p.call_id, p.user_id);
-  }
-
-  /**
-   * The sweeper: participants unseen for twice the grace (their instance died: no disconnect ran), ringing calls
-   * whose timeout job was lost, active calls nobody is in. Never leaves a call "active" with nobody behind it.
-   */
-  async sweep(now = Date.now()): Promise<number> {
-    let done = 0;
-    for (const p of await this.repo.stale(new Date(now - 2 * this.settings.reconnectGraceMs))) {
-      await this.dropParticipant(p.call_id, p.user_id);
-      done++;
-    }
-    const late = new Date(now - this.settings.ringTimeoutMs - 60_000);
-    for (const id of await this.repo.abandoned(late)) {
-      await this.change(null, id, async (call, _parts, trx) => {
-        if (call.status === 'ringing') return { announce: [], ended: await this.finish(call, 'missed', trx) };
-        return {
-          announce: [],
-          ended: await this.finish(call, call.answered_at ? 'completed' : 'failed', trx),
-        };
-      }).catch((err: unknown) => this.deps.logger.warn({ err, call: id }, 'call sweep failed'));
-      done++;
-    }
-    return done;
-  }
-
-  private async dropParticipant(callId: string, userId: string): Promise<void> {
-    await this.change(null, callId, async (call, _parts, trx) => {
-      const mine = parts.find((p) => p.user_id === userId);
-      // While it rings, the ring timeout decides (a vanished caller leaves the callee a missed call).
-      if (mine?.status !== 'joined' || call.status === 'ringing') return { announce: [] };
-      return this.depart(call, parts, userId, 'disconnected', null, trx);
-    }).catch(ignoreEnded);
   }
 
   // ---- the state machine's shared steps
@@ -452,7 +360,8 @@ export class CallsService {
     };
   }
 
-  private async depart(
+  /** @internal (calls.liveness.ts) */
+  async depart(
     call: CallWithType,
     parts: ParticipantRow[],
     userId: string,
@@ -488,22 +397,13 @@ export class CallsService {
   }
 
   /** Ends the call in the caller's transaction and writes its `call` message (with its seq). */
-  private async finish(call: CallRow, reason: EndReason, trx: Transaction<DB>) {
+  /** @internal (calls.liveness.ts) */
+  async finish(call: CallRow, reason: EndReason, trx: Transaction<DB>) {
     const now = new Date();
     const missed = await this.repo.moveParticipants(call.id, ['invited'], { status: 'missed' }, trx);
     await this.repo.moveParticipants(call.id, ['joined'], { status: 'left', left_at: now }, trx);
     const durationMs = call.answered_at ? Math.max(0, now.getTime() - call.answered_at.getTime()) : null;
-    const kind = call.media === 'video' ? 'video call' : 'audio call';
-    const content = {
-      completed: `${kind[0]?.toUpperCase()}${kind.slice(1)}, ${durationText(durationMs ?? 0)}`,
-      missed: `Missed ${kind}`,
-      declined: `Declined ${kind}`,
-      cancelled: `Cancelled ${kind}`,
-      failed:
-        durationMs !== null
-          ? `${kind[0]?.toUpperCase()}${kind.slice(1)}, ${durationText(durationMs)}`
-          : `Failed ${kind}`,
-    }[reason];
+    const content = callMessageText(call.media, reason, durationMs);
     const message = await appendMessage(trx, {
       conversation_id: call.conversation_id,
       sender_id: call.initiator_id,
@@ -526,7 +426,8 @@ export class CallsService {
   }
 
   /** Locks the call, runs `fn` on it (live calls only), commits, then publishes what happened. */
-  private async change(
+  /** @internal (calls.liveness.ts) */
+  async change(
     actor: Actor | null,
     callId: string,
     fn: (call: CallWithType, parts: ParticipantRow[], trx: Transaction<DB>) => Promise<Change>,
@@ -543,65 +444,9 @@ export class CallsService {
       return fn(call, await this.repo.participants([call.id], trx), trx);
     });
     const view = await this.load(callId);
-    this.publish(view, change.announce);
-    if (change.ended) await this.announceEnd(view, change.ended);
+    announce(this.deps.bus, view, change.announce);
+    if (change.ended) await announceEnd(this.deps.bus, this.messages, view, change.ended);
     return view;
-  }
-
-  private async announceEnd(call: CallView, ended: NonNullable<Change['ended']>): Promise<void> {
-    const message = await this.messages.viewForMembers(ended.messageId);
-    if (message) this.deps.bus.publish('message.created', { message });
-    this.deps.bus.publish('call.updated', {
-      event: 'call_ended',
-      call,
-      user_ids: call.participants.map((p) => p.user_id),
-      actor_id: null,
-      reason: ended.reason,
-    });
-    if (ended.missed.length > 0) {
-      this.deps.bus.publish('call.missed', {
-        call_id: call.id,
-        conversation_id: call.conversation_id,
-        caller_id: call.initiator_id,
-        media: call.media,
-        user_ids: ended.missed,
-        started_at: call.started_at,
-        message_id: ended.messageId,
-        seq: ended.seq,
-      });
-    }
-    this.deps.bus.publish('call.ended', {
-      call,
-      reason: ended.reason,
-      missed_user_ids: ended.missed,
-      message_id: ended.messageId,
-      seq: ended.seq,
-    });
-  }
-
-  private publish(call: CallView, announce: Announcement[]): void {
-    const everyone = call.participants.map((p) => p.user_id);
-    for (const a of announce) {
-      if (a.kind === 'updated') {
-        const { user_ids, ...rest } = a.payload;
-        this.deps.bus.publish('call.updated', {
-          ...rest,
-          call,
-          user_ids: user_ids.length > 0 ? user_ids : everyone,
-        });
-      } else {
-        this.deps.bus.publish('call.missed', {
-          call_id: call.id,
-          conversation_id: call.conversation_id,
-          caller_id: call.initiator_id,
-          media: call.media,
-          user_ids: a.user_ids,
-          started_at: call.started_at,
-          message_id: null,
-          seq: null,
-        });
-      }
-    }
   }
 
   private participantOf(parts: ParticipantRow[], userId: string): ParticipantRow {
@@ -618,37 +463,12 @@ export class CallsService {
 
   private async load(callId: string): Promise<CallView> {
     const call = (await this.repo.find(callId)) as CallWithType;
-    return this.viewOf(call, await this.repo.participants([callId]));
-  }
-
-  viewOf(call: CallWithType, parts: ParticipantRow[]): CallView {
-    const duration =
-      call.answered_at && call.ended_at ? call.ended_at.getTime() - call.answered_at.getTime() : null;
-    return {
-      id: call.id,
-      conversation_id: call.conversation_id,
-      conversation_type: call.conversation_type,
-      initiator_id: call.initiator_id,
-      media: call.media,
-      status: call.status,
-      end_reason: (call.end_reason as EndReason | null) ?? null,
-      started_at: call.started_at.toISOString(),
-      answered_at: iso(call.answered_at),
-      ended_at: iso(call.ended_at),
-      duration_ms: duration,
-      message_id: call.message_id,
-      participants: parts.map((p) => ({
-        user_id: p.user_id,
-        status: p.status,
-        joined_at: iso(p.joined_at),
-        left_at: iso(p.left_at),
-      })),
-    };
+    return callView(call, await this.repo.participants([callId]));
   }
 }
 
 /** A job or sweep that finds the call already over has nothing left to do. */
-function ignoreEnded(err: unknown): undefined {
+export function ignoreEnded(err: unknown): undefined {
   if (err instanceof ConflictError && err.code === 'call_ended') return undefined;
   throw err;
 }

@@ -19,15 +19,24 @@ export function callsSocket(app: FastifyInstance, user: TestUser): Promise<Clien
 }
 
 /** An acked call event that must succeed: answers its data. */
-export async function ok<T = { call: CallView }>(socket: ClientSocket, event: string, payload: unknown): Promise<T> {
+export async function ok<T = { call: CallView }>(
+  socket: ClientSocket,
+  event: string,
+  payload: unknown,
+): Promise<T> {
   const ack = await emitWithAck<T>(socket, event, payload);
   expect(ack, `${event} was refused: ${JSON.stringify(ack.error)}`).toMatchObject({ ok: true });
   return ack.data as T;
 }
 
 /** An acked call event that must be refused: answers its error code. */
-export async function refused(socket: ClientSocket, event: string, payload?: unknown): Promise<string | undefined> {
-  const ack: AckResult = payload === undefined ? await emitWithAck(socket, event) : await emitWithAck(socket, event, payload);
+export async function refused(
+  socket: ClientSocket,
+  event: string,
+  payload?: unknown,
+): Promise<string | undefined> {
+  const ack: AckResult =
+    payload === undefined ? await emitWithAck(socket, event) : await emitWithAck(socket, event, payload);
   expect(ack.ok, `${event} was accepted`).toBe(false);
   return ack.error?.code;
 }
@@ -37,7 +46,8 @@ export async function startCall(
   conversationId: string,
   media: 'audio' | 'video' = 'audio',
 ): Promise<CallView> {
-  return (await ok<{ call: CallView }>(socket, 'call_start', { conversation_id: conversationId, media })).call;
+  return (await ok<{ call: CallView }>(socket, 'call_start', { conversation_id: conversationId, media }))
+    .call;
 }
 
 export async function getCall(app: FastifyInstance, user: TestUser, id: string) {

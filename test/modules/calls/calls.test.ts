@@ -1,8 +1,7 @@
 // /calls: every client event and its errors, server events to every device, the call message, history.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DomainEventMap } from '../../../src/events/domain-events.js';
-import type { MessageView } from '../../../src/events/domain-events.js';
+import type { DomainEventMap, MessageView } from '../../../src/events/domain-events.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createDm, createGroup, createUser, type TestUser } from '../../helpers/factories.js';
 import { barrier, closeAllSockets, collect, connectSocket, nextEvent } from '../../helpers/sockets.js';
@@ -63,7 +62,12 @@ describe('call_start', () => {
       conversation_id: dm.id,
       media: 'video',
     });
-    expect(data.call).toMatchObject({ conversation_id: dm.id, status: 'ringing', media: 'video', initiator_id: a.user.id });
+    expect(data.call).toMatchObject({
+      conversation_id: dm.id,
+      status: 'ringing',
+      media: 'video',
+      initiator_id: a.user.id,
+    });
     expect(Array.isArray(data.ice_servers)).toBe(true);
     for (const ring of await Promise.all(rings)) {
       expect(ring.call.id).toBe(data.call.id);
@@ -80,23 +84,30 @@ describe('call_start', () => {
   it('refuses a non-member with not_found', async () => {
     const { dm } = await pair();
     const outsider = await createUser(app);
-    expect(await refused(await callsSocket(app, outsider), 'call_start', { conversation_id: dm.id, media: 'audio' })).toBe(
-      'not_found',
-    );
+    expect(
+      await refused(await callsSocket(app, outsider), 'call_start', {
+        conversation_id: dm.id,
+        media: 'audio',
+      }),
+    ).toBe('not_found');
   });
 
   it('refuses malformed payloads and unknown events', async () => {
     const { caller, dm } = await pair();
-    expect(await refused(caller, 'call_start', { conversation_id: 'nope', media: 'audio' })).toBe('validation_error');
-    expect(await refused(caller, 'call_start', { conversation_id: dm.id, media: 'hologram' })).toBe('validation_error');
+    expect(await refused(caller, 'call_start', { conversation_id: 'nope', media: 'audio' })).toBe(
+      'validation_error',
+    );
+    expect(await refused(caller, 'call_start', { conversation_id: dm.id, media: 'hologram' })).toBe(
+      'validation_error',
+    );
     expect(await refused(caller, 'call_start', { conversation_id: dm.id, media: 'audio', extra: 1 })).toBe(
       'validation_error',
     );
     expect(await refused(caller, 'call_start')).toBe('validation_error');
     expect(await refused(caller, 'call_accept', 'not an object')).toBe('validation_error');
-    expect(await refused(caller, 'call_signal', { call_id: dm.id, to_user_id: dm.id, signal: { type: 'x' } })).toBe(
-      'validation_error',
-    );
+    expect(
+      await refused(caller, 'call_signal', { call_id: dm.id, to_user_id: dm.id, signal: { type: 'x' } }),
+    ).toBe('validation_error');
     expect(await refused(caller, 'call_teleport', {})).toBe('unknown_event');
   });
 
@@ -104,10 +115,12 @@ describe('call_start', () => {
     const { b, dm, caller } = await answered();
     const third = await createUser(app);
     const dm2 = await createDm(app, third, b);
-    expect(await refused(await callsSocket(app, third), 'call_start', { conversation_id: dm2.id, media: 'audio' })).toBe(
-      'busy',
+    expect(
+      await refused(await callsSocket(app, third), 'call_start', { conversation_id: dm2.id, media: 'audio' }),
+    ).toBe('busy');
+    expect(await refused(caller, 'call_start', { conversation_id: dm.id, media: 'audio' })).toBe(
+      'already_in_call',
     );
-    expect(await refused(caller, 'call_start', { conversation_id: dm.id, media: 'audio' })).toBe('already_in_call');
   });
 
   it('refuses blocked users either way (403 blocked)', async () => {
@@ -156,7 +169,9 @@ describe('call_accept', () => {
     const { dm, caller } = await pair();
     const call = await startCall(caller, dm.id);
     const outsider = await createUser(app);
-    expect(await refused(await callsSocket(app, outsider), 'call_accept', { call_id: call.id })).toBe('not_found');
+    expect(await refused(await callsSocket(app, outsider), 'call_accept', { call_id: call.id })).toBe(
+      'not_found',
+    );
   });
 });
 
@@ -181,13 +196,24 @@ describe('call_signal', () => {
       callee,
       'call_signal',
     );
-    await ok(caller, 'call_signal', { call_id: call.id, to_user_id: b.user.id, signal: { type: 'offer', sdp: 'v=0' } });
-    expect(await got).toEqual({ call_id: call.id, from_user_id: a.user.id, signal: { type: 'offer', sdp: 'v=0' } });
+    await ok(caller, 'call_signal', {
+      call_id: call.id,
+      to_user_id: b.user.id,
+      signal: { type: 'offer', sdp: 'v=0' },
+    });
+    expect(await got).toEqual({
+      call_id: call.id,
+      from_user_id: a.user.id,
+      signal: { type: 'offer', sdp: 'v=0' },
+    });
     const back = nextEvent<{ signal: { type: string } }>(caller, 'call_signal');
     await ok(callee, 'call_signal', {
       call_id: call.id,
       to_user_id: a.user.id,
-      signal: { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0' } },
+      signal: {
+        type: 'candidate',
+        candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0' },
+      },
     });
     expect((await back).signal.type).toBe('candidate');
     await barrier(await connectSocket(app, b.token));
@@ -200,9 +226,15 @@ describe('call_signal', () => {
     const outsider = await createUser(app);
     const signal = { type: 'offer', sdp: 'v=0' };
     expect(
-      await refused(await callsSocket(app, outsider), 'call_signal', { call_id: call.id, to_user_id: a.user.id, signal }),
+      await refused(await callsSocket(app, outsider), 'call_signal', {
+        call_id: call.id,
+        to_user_id: a.user.id,
+        signal,
+      }),
     ).toBe('not_found');
-    expect(await refused(callee, 'call_signal', { call_id: call.id, to_user_id: a.user.id, signal })).toBe('not_in_call');
+    expect(await refused(callee, 'call_signal', { call_id: call.id, to_user_id: a.user.id, signal })).toBe(
+      'not_in_call',
+    );
     expect(await refused(caller, 'call_signal', { call_id: call.id, to_user_id: b.user.id, signal })).toBe(
       'peer_not_in_call',
     );
@@ -211,14 +243,26 @@ describe('call_signal', () => {
   it('refuses a signal over 64 KB with payload_too_large', async () => {
     const { b, call, caller } = await answered();
     const fits = 'a'.repeat(60 * 1024);
-    await ok(caller, 'call_signal', { call_id: call.id, to_user_id: b.user.id, signal: { type: 'offer', sdp: fits } });
+    await ok(caller, 'call_signal', {
+      call_id: call.id,
+      to_user_id: b.user.id,
+      signal: { type: 'offer', sdp: fits },
+    });
     const sdp = 'a'.repeat(64 * 1024);
     expect(
-      await refused(caller, 'call_signal', { call_id: call.id, to_user_id: b.user.id, signal: { type: 'offer', sdp } }),
+      await refused(caller, 'call_signal', {
+        call_id: call.id,
+        to_user_id: b.user.id,
+        signal: { type: 'offer', sdp },
+      }),
     ).toBe('payload_too_large');
     const candidate = { candidate: 'c'.repeat(65 * 1024) };
     expect(
-      await refused(caller, 'call_signal', { call_id: call.id, to_user_id: b.user.id, signal: { type: 'candidate', candidate } }),
+      await refused(caller, 'call_signal', {
+        call_id: call.id,
+        to_user_id: b.user.id,
+        signal: { type: 'candidate', candidate },
+      }),
     ).toBe('payload_too_large');
   });
 });
