@@ -21,6 +21,7 @@ import { registerMaintenance, startMaintenance } from './jobs/maintenance.js';
 import { createLogger, POLLED_ROUTES } from './logger.js';
 import { seedAdminFromConfig } from './modules/admin/bootstrap.js';
 import { registerModules } from './modules/index.js';
+import { flushTracing } from './platform/tracing.js';
 import { createRealtime } from './realtime/server.js';
 import { VERSION } from './version.js';
 
@@ -68,6 +69,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   app.decorate('tma', ctx);
 
   app.addHook('onClose', () => ctx.close());
+  app.addHook('onClose', () => flushTracing());
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -2,6 +2,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import type { Config } from './config.js';
+import { traceFields } from './platform/tracing.js';
 
 /** Request routes polled by probes and scrapers: their request lines are logged at debug level. */
 export const POLLED_ROUTES: ReadonlySet<string> = new Set(['/health', '/health/ready', '/metrics']);
@@ -50,6 +51,8 @@ export function createLogger(config: Config, pretty = process.stdout.isTTY === t
     level: config.logLevel,
     base: { service: 'tma-server' },
     redact: { paths: REDACT, censor: '[redacted]' },
+    // trace_id/span_id of the active span (tracing on: src/tracing.ts); nothing otherwise.
+    mixin: traceFields,
   };
   return pretty && config.environment !== 'test' ? pino(options, prettyStdout()) : pino(options);
 }

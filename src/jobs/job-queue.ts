@@ -6,6 +6,7 @@ import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { DatabaseKind } from '../db/database.js';
 import type { DB } from '../db/schema.js';
+import { SpanKind, withSpan } from '../platform/tracing.js';
 import { databaseExecutor, transactionExecutor } from './sql-executor.js';
 
 export const JOB_SCHEMA = 'pgboss';
@@ -194,7 +195,12 @@ export class JobQueue {
         try {
           for (const job of jobs) {
             try {
-              await handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount });
+              await withSpan(
+                `job ${name}`,
+                { 'tma.job.queue': name, 'tma.job.id': job.id, 'tma.job.retry': job.retryCount },
+                () => handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount }),
+                SpanKind.CONSUMER,
+              );
             } catch (err) {
               logger.warn({ err, job: job.id, queue: name, retry: job.retryCount }, 'job failed');
               throw err;

@@ -8,6 +8,7 @@ import type { Actor } from '../identity/actor.js';
 import type { ViewingStore } from '../modules/notifications/viewing.js';
 import type { Services } from '../modules/services.js';
 import type { EventLimiter } from '../platform/socket-rate-limits.js';
+import { SpanKind, withSpan } from '../platform/tracing.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { PresenceService } from './presence.js';
 import {
@@ -201,7 +202,12 @@ export class ClientEvents {
   /** Never throws: every outcome is an Ack. */
   dispatch(scope: EventScope, event: string, payload: unknown): Promise<Ack> {
     const handler = Object.hasOwn(this.handlers, event) ? this.handlers[event] : undefined;
-    const work = this.answer(scope, event, handler, payload);
+    const work = withSpan(
+      `socket ${handler ? event : 'unknown'}`,
+      { 'tma.socket.event': handler ? event : 'unknown', 'enduser.id': scope.actor.userId },
+      () => this.answer(scope, event, handler, payload),
+      SpanKind.SERVER,
+    );
     if (handler?.stored) void this.deps.track(work);
     return work;
   }
