@@ -125,7 +125,7 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
   ctx.bus.subscribe('member.added', ({ conversation_id, user_ids, actor_id }) =>
     service.onMembersAdded(conversation_id, user_ids, actor_id).catch(warn('notify added members')),
   );
-  subscribeMissedCalls(ctx, (call) =>
+  ctx.bus.subscribe('call.missed', (call) =>
     service
       .onMissedCall({
         conversationId: call.conversation_id,
@@ -137,22 +137,4 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
       .catch(warn('notify a missed call')),
   );
   return digest;
-}
-
-/** The `call.missed` payload notifications read (src/modules/calls publishes it). */
-interface MissedCall {
-  conversation_id: string;
-  caller_id: string | null;
-  media: 'audio' | 'video';
-  user_ids: string[];
-  message_id: string | null;
-}
-
-/** Subscribed by name, so this module builds whether or not the calls module is in the tree. */
-function subscribeMissedCalls(ctx: AppContext, handler: (call: MissedCall) => unknown): void {
-  const subscribe = ctx.bus.subscribe.bind(ctx.bus) as unknown as (
-    name: string,
-    fn: (payload: MissedCall) => unknown,
-  ) => () => void;
-  subscribe('call.missed', handler);
 }

@@ -276,6 +276,30 @@ describe('in-app notifications', () => {
       .toEqual(['added']);
   });
 
+  it('tells members rung and never answered (call.missed), even in a muted conversation', async () => {
+    const { user, group } = await memberWithDevice();
+    await app.inject({
+      method: 'PUT',
+      url: `/api/v1/conversations/${group}/mute`,
+      headers: user.headers,
+      payload: { forever: true },
+    });
+    app.tma.bus.publish('call.missed', {
+      call_id: '0190a0a0-0000-7000-8000-000000000001',
+      conversation_id: group,
+      caller_id: alice.user.id,
+      media: 'audio',
+      user_ids: [user.user.id],
+      started_at: new Date().toISOString(),
+      message_id: null,
+      seq: null,
+    });
+    await expect
+      .poll(async () => (await notificationsOf(app, user.user.id)).map((n) => [n.kind, n.in_app]))
+      .toEqual([['missed_call', true]]);
+    expect(await deliveriesOf(app, user.user.id)).toHaveLength(1);
+  });
+
   it('never shows one user another user’s notifications', async () => {
     const { user, group } = await memberWithDevice();
     await send(group, `hey @${user.user.username}`);
