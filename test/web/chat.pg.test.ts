@@ -18,12 +18,12 @@ describe('the web client on two instances (needs TEST_DATABASE_URL and TEST_REDI
       a: await one.listen({ host: '127.0.0.1', port: 0 }),
       b: await two.listen({ host: '127.0.0.1', port: 0 }),
     };
-  });
+  }, 120_000);
   afterAll(async () => {
     await Promise.all([one?.close(), two?.close()]);
   });
 
   it('two people on two instances chat, and one catches up 20 messages after being offline', async () => {
     await chatScenario(urls, { screenshots: false });
-  }, 180_000);
+  }, 300_000);
 });

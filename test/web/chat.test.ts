@@ -12,7 +12,7 @@ describe.runIf(haveChromium || process.env.CI)('the web client in a browser', ()
   beforeAll(async () => {
     app = await buildTestApp();
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-  });
+  }, 120_000);
   afterAll(async () => {
     await app?.close();
   });
@@ -49,5 +49,5 @@ describe.runIf(haveChromium || process.env.CI)('the web client in a browser', ()
 
   it('two people chat live, react, reply, edit, delete, and one catches up 20 messages after being offline', async () => {
     await chatScenario({ a: url, b: url }, { screenshots: true });
-  }, 180_000);
+  }, 300_000);
 });

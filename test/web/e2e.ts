@@ -194,6 +194,14 @@ export async function chatScenario(urls: { a: string; b: string }, options: { sc
     await expect.poll(() => texts(alice.page), { timeout: WAIT }).toEqual(await texts(bob.page));
     expect((await texts(bob.page)).filter((t) => t === 'queued while offline')).toHaveLength(1);
 
+    // Keyboard: ArrowUp in the empty composer edits the last own message, Escape leaves it.
+    const box = alice.page.getByRole('textbox', { name: 'Message' });
+    await box.press('ArrowUp');
+    await alice.page.getByRole('button', { name: 'Save' }).waitFor({ timeout: WAIT });
+    expect(await box.inputValue()).toBe('queued while offline');
+    await box.press('Escape');
+    expect(await box.inputValue()).toBe('');
+
     if (save) {
       // Bob's session on a phone-sized screen in dark mode.
       const dark = await browser.newContext({

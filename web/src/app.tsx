@@ -26,6 +26,14 @@ function time(iso: string): string {
   return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
+function presenceText(online: boolean, lastSeen: string | null | undefined): string {
+  if (online) return 'online';
+  if (!lastSeen) return 'offline';
+  const at = new Date(lastSeen);
+  const today = at.toDateString() === new Date().toDateString();
+  return `last seen ${today ? time(lastSeen) : at.toLocaleDateString()}`;
+}
+
 export function App() {
   const s = useStore();
   useEffect(() => {
@@ -390,9 +398,7 @@ function ChatView({ id }: { id: string }) {
             {typing.length > 0
               ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`
               : peer
-                ? s.online.get(peer)
-                  ? 'online'
-                  : 'offline'
+                ? presenceText(s.online.get(peer) === true, s.lastSeen.get(peer))
                 : `${c.members.length} members`}
           </p>
         </div>
@@ -438,6 +444,13 @@ function ChatView({ id }: { id: string }) {
         id={id}
         replyTo={replyTo}
         editing={editing}
+        onEditLast={() => {
+          const last = [...h.items].reverse().find((m) => m.sender_id === s.me?.id && !m.deleted_at);
+          if (last) {
+            setReplyTo(null);
+            setEditing(last);
+          }
+        }}
         onDone={() => {
           setReplyTo(null);
           setEditing(null);
@@ -547,11 +560,14 @@ function Composer({
   replyTo,
   editing,
   onDone,
+  onEditLast,
 }: {
   id: string;
   replyTo: Message | null;
   editing: Message | null;
   onDone: () => void;
+  /** ArrowUp in an empty composer edits your last message. */
+  onEditLast: () => void;
 }) {
   const [text, setText] = useState('');
   const area = useRef<HTMLTextAreaElement>(null);
@@ -589,6 +605,9 @@ function Composer({
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       submit();
+    } else if (e.key === 'ArrowUp' && text === '' && !editing) {
+      e.preventDefault();
+      onEditLast();
     } else if (e.key === 'Escape' && (editing || replyTo)) {
       setText('');
       onDone();

@@ -63,6 +63,7 @@ export class Store {
   conversations = new Map<string, Conversation>();
   users = new Map<string, User>();
   online = new Map<string, boolean>();
+  lastSeen = new Map<string, string | null>();
   histories = new Map<string, History>();
   outbox: PendingSend[] = [];
   failed: Array<{ pending: PendingSend; reason: string }> = [];
@@ -257,7 +258,10 @@ export class Store {
     if (ids.size === 0 || !this.rt) return;
     void this.rt.presence([...ids].slice(0, 200)).then((ack) => {
       if (!ack.ok) return;
-      for (const p of ack.data) this.online.set(p.user_id, p.online);
+      for (const p of ack.data) {
+        this.online.set(p.user_id, p.online);
+        this.lastSeen.set(p.user_id, p.last_seen_at);
+      }
       this.changed();
     });
   }
@@ -543,8 +547,9 @@ export class Store {
       this.online.set(user_id, true);
       this.changed();
     });
-    rt.on('user_offline', ({ user_id }) => {
+    rt.on('user_offline', ({ user_id, last_seen_at }) => {
       this.online.set(user_id, false);
+      this.lastSeen.set(user_id, last_seen_at);
       this.changed();
     });
     rt.on('user_updated', ({ user_id }) => {
