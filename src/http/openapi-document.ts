@@ -30,6 +30,10 @@ export const API_TAGS = [
   },
   { name: 'search', description: 'Full-text message search, people and conversations by name' },
   { name: 'sync', description: 'Catch-up by seq after a gap or a reconnect' },
+  {
+    name: 'admin',
+    description: 'Administrators: users, sessions, exports, retention, invites and the audit log',
+  },
   { name: 'realtime', description: 'Presence over REST (the socket protocol is in docs/realtime.md)' },
   { name: 'webhooks', description: 'Events from TMS (TMS mode only)' },
 ];

@@ -3,6 +3,7 @@
 import type { AppContext } from '../context.js';
 import { RevokedSessionsRepository } from '../identity/revoked-sessions.repository.js';
 import { SessionsRepository } from '../identity/sessions.repository.js';
+import { Retention } from '../modules/admin/retention.js';
 
 export const MAINTENANCE_QUEUES = {
   pruneEvents: 'maintenance-prune-events',
@@ -36,14 +37,16 @@ export function maintenanceTasks(ctx: AppContext): MaintenanceTask[] {
   const { logger } = ctx;
   const sessions = new SessionsRepository(ctx.db);
   const revokedSessions = new RevokedSessionsRepository(ctx.db);
+  const retention = new Retention(ctx.db, ctx.config);
   const tasks: MaintenanceTask[] = [
     {
-      // Catch-up events older than EVENT_RETENTION_DAYS (messages themselves stay).
+      // Retention (src/modules/admin/retention.ts): catch-up events older than the event retention (default
+      // EVENT_RETENTION_DAYS), and messages and files older than theirs when set; admins change them at run time.
       name: MAINTENANCE_QUEUES.pruneEvents,
       cron: '0 * * * *',
       run: async () => {
-        const pruned = await ctx.services.sync.prune();
-        if (pruned > 0) logger.info({ pruned }, 'conversation events pruned');
+        const result = await retention.run();
+        if (result.messages + result.events + result.files > 0) logger.info(result, 'retention applied');
       },
     },
     {

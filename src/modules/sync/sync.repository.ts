@@ -34,6 +34,14 @@ export class SyncRepository {
   }
 
   /** Deletes events older than the retention; returns how many went. */
+  async pruneOlderThanDate(before: Date, trx: Executor = this.db): Promise<number> {
+    const result = await trx
+      .deleteFrom('conversation_events')
+      .where('created_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async pruneOlderThan(days: number, trx: Executor = this.db): Promise<number> {
     const result = await trx
       .deleteFrom('conversation_events')

@@ -17,7 +17,8 @@ const register = (a: FastifyInstance, body: Record<string, unknown>) =>
 const login = (a: FastifyInstance, username: string, password = PASSWORD) =>
   a.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
 
-describe('REGISTRATION', () => {
+// Each test builds an app of its own configuration: generous timeouts for loaded CI machines.
+describe('REGISTRATION', { timeout: 120_000 }, () => {
   it('open: anyone registers, as a user', async () => {
     app = await buildTestApp({ REGISTRATION: 'open' });
     const res = await register(app, { username: 'openuser' });
@@ -80,7 +81,7 @@ describe('REGISTRATION', () => {
   });
 });
 
-describe('bootstrap admin', () => {
+describe('bootstrap admin', { timeout: 120_000 }, () => {
   it('is created at startup, can log in, and is audited', async () => {
     app = await buildTestApp({ TMA_ADMIN_USERNAME: 'root', TMA_ADMIN_PASSWORD: 'seeded-admin-pass' });
     const res = await login(app, 'root', 'seeded-admin-pass');
