@@ -73,6 +73,7 @@ export class Store {
   private readonly listeners = new Set<() => void>();
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly fetchingUsers = new Set<string>();
+  private readonly receipts = new Map<string, { seq: number }>();
   private readonly fetchingConversations = new Set<string>();
 
   constructor() {
@@ -389,7 +390,24 @@ export class Store {
     if (c.read_seq >= last && c.unread_count === 0) return;
     c.read_seq = last;
     c.unread_count = 0;
-    void this.rt?.markRead(id, last);
+    this.receipt('read', id, last);
+  }
+
+  /** Watermarks go out at most every 300 ms per conversation (a catch-up of many messages sends one). */
+  private receipt(kind: 'read' | 'delivered', id: string, seq: number): void {
+    const key = `${kind}:${id}`;
+    const pending = this.receipts.get(key);
+    if (pending) {
+      pending.seq = Math.max(pending.seq, seq);
+      return;
+    }
+    const entry = { seq };
+    this.receipts.set(key, entry);
+    setTimeout(() => {
+      this.receipts.delete(key);
+      if (kind === 'read') void this.rt?.markRead(id, entry.seq);
+      else void this.rt?.markDelivered(id, entry.seq);
+    }, 300);
   }
 
   /** Adds or replaces a message (by id), keeping the history in seq order; updates the list row. */
@@ -411,7 +429,7 @@ export class Store {
       if (this.activeId === m.conversation_id) this.markRead(m.conversation_id);
       else {
         c.unread_count++;
-        void this.rt?.markDelivered(m.conversation_id, m.seq);
+        this.receipt('delivered', m.conversation_id, m.seq);
       }
     }
   }
