@@ -242,7 +242,15 @@ describe('PATCH /users/me', () => {
     const res = await patchMe(alice, { notifications: { mentions_only: true } });
     expect(res.json().data.settings).toEqual({
       privacy: { last_seen: 'contacts', online: true, read_receipts: false },
-      notifications: { enabled: true, sound: false, preview: true, mentions_only: true },
+      notifications: {
+        enabled: true,
+        sound: false,
+        preview: true,
+        mentions_only: true,
+        mentions_override_mute: true,
+        quiet_hours: null,
+        email_digest: true,
+      },
     });
     const row = await app.tma.services.usersRepository.findById(alice.user.id);
     expect(row?.settings).toEqual({
