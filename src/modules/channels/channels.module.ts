@@ -10,6 +10,7 @@ import { ChannelSender, SEND_RETRY_LIMIT } from './channels.jobs.js';
 import { ChannelsRepository } from './channels.repository.js';
 import { channelsRoutes } from './channels.routes.js';
 import { CHANNEL_SEND_QUEUE, type ChannelSendJob, ChannelsService } from './channels.service.js';
+import { InboundMedia } from './inbound-media.js';
 import { ChannelMetrics, createProvider, ProviderRouter } from './providers/provider-router.js';
 import { channelWebhookRoutes } from './webhooks.routes.js';
 import { ChannelWebhooks, type InboundMediaJob, MEDIA_QUEUE } from './webhooks.service.js';
@@ -75,10 +76,21 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
       expireInSeconds: 300,
     },
   );
-  await ctx.jobs.define<InboundMediaJob>(MEDIA_QUEUE, async () => undefined, {
-    retryLimit: 3,
-    retryDelaySeconds: 10,
+  const media = new InboundMedia({
+    db: ctx.db,
+    bus: ctx.bus,
+    logger: ctx.logger,
+    repo,
+    messages: ctx.services.messages,
+    storage: ctx.services.files.deps.storage,
+    limits: config.storage,
+    allowlist: config.linkPreviewAllowlist,
   });
+  await ctx.jobs.define<InboundMediaJob>(
+    MEDIA_QUEUE,
+    (data) => media.fetchAndStore(data.channel_message_id, data.urls),
+    { retryLimit: 3, retryDelaySeconds: 10, expireInSeconds: 120 },
+  );
   await ctx.jobs.define<Record<string, never>>(WEBHOOK_LOG_QUEUE, async () => {
     await sql`DELETE FROM webhook_logs WHERE received_at < now() - make_interval(days => ${config.channels.webhookLogDays})`.execute(
       ctx.db,
@@ -111,6 +123,7 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
           providers: config.channels.providers,
           publicUrl: config.channels.publicUrl,
           metrics,
+          media,
         }),
       );
     },

@@ -5,8 +5,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { newId } from '../../db/ids.js';
 import type { DB } from '../../db/schema.js';
-import { AppError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { UnauthenticatedError, ValidationError } from '../../errors.js';
 import { fromSendgridEvent, fromTwilioStatus } from './channel-status.js';
+import type { InboundMedia, MediaItem } from './inbound-media.js';
 import type { ProviderConfig } from './providers/provider-config.js';
 import type { ChannelMetrics } from './providers/provider-router.js';
 import {
@@ -45,6 +46,7 @@ export interface WebhookRouteDeps {
   providers: ProviderConfig[];
   publicUrl: string | undefined;
   metrics: ChannelMetrics;
+  media: InboundMedia;
 }
 
 function parseForm(body: string): FormParams {
@@ -376,8 +378,17 @@ export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRo
         note(request, { outcome: 'replayed' });
         return reply.status(200).send({ received: true });
       }
+      const files: MediaItem[] = [];
+      for (const [name, value] of form.entries()) {
+        if (!/^attachment\d+$/.test(name) || typeof value === 'string' || files.length >= 10) continue;
+        files.push({
+          filename: value.name || name,
+          contentType: value.type || 'application/octet-stream',
+          content: Buffer.from(await value.arrayBuffer()),
+        });
+      }
       try {
-        const { outcome } = await webhooks.inbound({
+        const { outcome, channelMessageId } = await webhooks.inbound({
           channel: 'email',
           provider: provider.name,
           providerMessageId: null,
@@ -388,9 +399,9 @@ export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRo
           mediaUrls: [],
         });
         note(request, { outcome });
+        if (channelMessageId && files.length > 0) await deps.media.store(channelMessageId, files);
       } catch (error) {
         await deps.db.deleteFrom('webhook_receipts').where('id', '=', `sendgrid:inbound:${digest}`).execute();
-        if (error instanceof AppError) throw error;
         throw error;
       }
       return reply.status(200).send({ received: true });

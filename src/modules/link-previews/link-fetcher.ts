@@ -36,7 +36,15 @@ export interface FetchedPage {
   html: string;
 }
 
-type Hop = { redirect: URL } | FetchedPage;
+/** A fetched binary (MMS media): refused rather than truncated when larger than maxBytes. */
+export interface FetchedBinary {
+  url: string;
+  contentType: string;
+  body: Buffer;
+}
+
+type Hop = { redirect: URL } | FetchedPage | FetchedBinary;
+type Mode = 'html' | 'binary';
 
 const USER_AGENT = 'Mozilla/5.0 (compatible; TMA-LinkPreview/1.0)';
 const plainHttp = new http.Agent({ keepAlive: false });
@@ -57,7 +65,12 @@ function charsetOf(contentType: string): string {
   }
 }
 
-function fetchHop(url: URL, options: Required<FetchOptions>, signal: AbortSignal): Promise<Hop> {
+function fetchHop(
+  url: URL,
+  options: Required<FetchOptions>,
+  signal: AbortSignal,
+  mode: Mode = 'html',
+): Promise<Hop> {
   const secure = url.protocol === 'https:';
   const agent = isAllowlisted(url, options.allowlist)
     ? secure
@@ -68,7 +81,14 @@ function fetchHop(url: URL, options: Required<FetchOptions>, signal: AbortSignal
   return new Promise<Hop>((resolve, reject) => {
     const request = client.get(
       url,
-      { agent, signal, headers: { 'user-agent': USER_AGENT, accept: 'text/html,application/xhtml+xml' } },
+      {
+        agent,
+        signal,
+        headers: {
+          'user-agent': USER_AGENT,
+          accept: mode === 'html' ? 'text/html,application/xhtml+xml' : '*/*',
+        },
+      },
       (response) => {
         const status = response.statusCode ?? 0;
         const location = response.headers.location;
@@ -87,6 +107,10 @@ function fetchHop(url: URL, options: Required<FetchOptions>, signal: AbortSignal
           return;
         }
         const contentType = String(response.headers['content-type'] ?? '');
+        if (mode === 'binary') {
+          readBinary(response, url, contentType, options.maxBytes).then(resolve, reject);
+          return;
+        }
         if (!/html/i.test(contentType)) {
           response.resume();
           reject(new LinkFetchError('not_html', `content type ${contentType || 'unknown'}`));
@@ -119,6 +143,29 @@ function fetchHop(url: URL, options: Required<FetchOptions>, signal: AbortSignal
   });
 }
 
+function readBinary(
+  response: http.IncomingMessage,
+  url: URL,
+  contentType: string,
+  maxBytes: number,
+): Promise<FetchedBinary> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        response.destroy();
+        reject(new LinkFetchError('http_error', `larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () => resolve({ url: url.href, contentType, body: Buffer.concat(chunks) }));
+    response.on('error', reject);
+  });
+}
+
 function classify(error: unknown, signal: AbortSignal): LinkFetchError {
   if (error instanceof LinkFetchError) return error;
   if (signal.aborted) return new LinkFetchError('timeout', 'the page took too long');
@@ -128,7 +175,20 @@ function classify(error: unknown, signal: AbortSignal): LinkFetchError {
   return new LinkFetchError('network', message.slice(0, 200));
 }
 
-export async function fetchPage(target: string, options: FetchOptions): Promise<FetchedPage> {
+export function fetchPage(target: string, options: FetchOptions): Promise<FetchedPage> {
+  return fetchFollowing(target, options, 'html') as Promise<FetchedPage>;
+}
+
+/** The same guarded fetch for any content (MMS media): the whole body, refused when over maxBytes. */
+export function fetchBinary(target: string, options: FetchOptions): Promise<FetchedBinary> {
+  return fetchFollowing(target, options, 'binary') as Promise<FetchedBinary>;
+}
+
+async function fetchFollowing(
+  target: string,
+  options: FetchOptions,
+  mode: Mode,
+): Promise<FetchedPage | FetchedBinary> {
   const settings: Required<FetchOptions> = {
     allowlist: options.allowlist.map((h) => h.toLowerCase()),
     timeoutMs: options.timeoutMs ?? 5_000,
@@ -143,11 +203,11 @@ export async function fetchPage(target: string, options: FetchOptions): Promise<
     }
     let result: Hop;
     try {
-      result = await fetchHop(url, settings, signal);
+      result = await fetchHop(url, settings, signal, mode);
     } catch (error) {
       throw classify(error, signal);
     }
-    if ('html' in result) return result;
+    if (!('redirect' in result)) return result;
     url = result.redirect;
   }
   throw new LinkFetchError('too_many_redirects', `more than ${settings.maxRedirects} redirects`);
