@@ -1018,7 +1018,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's push devices */
+        /**
+         * The caller's push devices
+         * @description Web Push subscriptions and FCM tokens; a device the push service reported gone is deleted.
+         */
         get: operations["listDevices"];
         put?: never;
         /**
@@ -1042,7 +1045,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Unregister one of the caller’s devices */
+        /**
+         * Unregister one of the caller’s devices
+         * @description 404 for an unknown id or someone else's device.
+         */
         delete: operations["deleteDevice"];
         options?: never;
         head?: never;
@@ -1056,7 +1062,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The server's VAPID public key (applicationServerKey for PushManager.subscribe) */
+        /**
+         * The server's VAPID public key (applicationServerKey for PushManager.subscribe)
+         * @description Base64url, uncompressed P-256; the same key signs the VAPID JWT of every Web Push.
+         */
         get: operations["getVapidPublicKey"];
         put?: never;
         post?: never;
@@ -1095,7 +1104,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark every in-app notification up to and including `up_to_id` as read */
+        /**
+         * Mark every in-app notification up to and including `up_to_id` as read
+         * @description Answers how many were marked and how many stay unread.
+         */
         post: operations["readNotifications"];
         delete?: never;
         options?: never;
@@ -1110,7 +1122,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Turn e-mail digests off (the signed link of every digest; no login) */
+        /**
+         * Turn e-mail digests off (the signed link of every digest; no login)
+         * @description The token is signed with the server secret; a forged or truncated one answers 400.
+         */
         get: operations["unsubscribeDigest"];
         put?: never;
         post?: never;
@@ -1348,6 +1363,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels/inboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Inboxes: every inbox for admins, the inboxes you handle for others */
+        get: operations["listInboxes"];
+        put?: never;
+        /**
+         * Create a team inbox (a phone number or an e-mail address) and who handles it (admins)
+         * @description Admins only (403 admin_required). sms and mms make a phone-number inbox (E.164); email an address. 409 inbox_exists for an address already used, 422 invalid_members for unknown or deactivated users.
+         */
+        post: operations["createInbox"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A conversation's channel messages, newest first, with their status history
+         * @description Members of the conversation only (404 otherwise); filter by status.
+         */
+        get: operations["listChannelMessages"];
+        put?: never;
+        /**
+         * Send an SMS, MMS or e-mail from an inbox you handle (202, status queued)
+         * @description Idempotency-Key is required: a retry with the same key answers the first message (Idempotent-Replayed: true) and never sends twice; the same key with another body is 409 idempotency_key_reused. `from` is the inbox number/address (404 for an inbox you do not handle). SMS/MMS bodies: at most 1600 characters (segments counted). The message lands in the external conversation of (inbox, to). 422 recipient_opted_out after STOP, channel_unavailable without a provider; 429 over CHANNEL_SENDS_PER_MINUTE.
+         */
+        post: operations["sendChannelMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** External conversations you belong to, optionally with one participant (number or address) */
+        get: operations["listExternalConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/twilio/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Inbound SMS/MMS (Twilio-compatible, X-Twilio-Signature) */
+        post: operations["twilioInboundSms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/twilio/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Message status callbacks (Twilio-compatible, X-Twilio-Signature) */
+        post: operations["twilioStatusCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/sendgrid/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Event Webhook (SendGrid-compatible, ECDSA P-256 signed) */
+        post: operations["sendgridEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/sendgrid/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Inbound Parse (SendGrid-compatible multipart); ?token= must be a provider inbound_token */
+        post: operations["sendgridInboundParse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/presence": {
         parameters: {
             query?: never;
@@ -1545,7 +1690,7 @@ export interface components {
         ConversationSearchHit: {
             /** Format: uuid */
             id: string;
-            type: "dm" | "group";
+            type: "dm" | "group" | "external";
             name: string | null;
             avatar_url: string | null;
             last_seq: number;
@@ -1617,7 +1762,8 @@ export interface components {
         Conversation: {
             /** Format: uuid */
             id: string;
-            type: "dm" | "group";
+            /** @description external: a customer thread of a channel inbox (docs/channels.md) */
+            type: "dm" | "group" | "external";
             name: string | null;
             description: string | null;
             avatar_url: string | null;
@@ -1718,7 +1864,8 @@ export interface components {
             id: string;
             /** Format: uuid */
             conversation_id: string;
-            conversation_type: "dm" | "group";
+            /** @description dm or group */
+            conversation_type: string;
             /** Format: uuid */
             initiator_id: string | null;
             media: "audio" | "video";
@@ -1824,6 +1971,69 @@ export interface components {
                 [key: string]: unknown;
             };
             ip: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        ChannelInbox: {
+            /** Format: uuid */
+            id: string;
+            channel: "sms" | "email";
+            address: string;
+            name: string;
+            member_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        ChannelMessage: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: uuid */
+            message_id: string | null;
+            /** Format: uuid */
+            inbox_id: string;
+            direction: "outbound" | "inbound";
+            channel: "sms" | "mms" | "email";
+            from: string;
+            to: string;
+            subject: string | null;
+            body: string;
+            segments: number;
+            status: "queued" | "sending" | "sent" | "delivered" | "failed" | "undelivered" | "received";
+            provider: string | null;
+            provider_message_id: string | null;
+            error: {
+                code: string | null;
+                message: string | null;
+            } | null;
+            events?: {
+                status: string;
+                provider: string | null;
+                detail: {
+                    [key: string]: unknown;
+                };
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ExternalConversation: {
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: uuid */
+            inbox_id: string;
+            inbox_address: string;
+            external_participants: {
+                address: string;
+                channel: "sms" | "mms" | "email";
+            }[];
+            last_seq: number;
+            /** Format: date-time */
+            last_message_at: string | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -4921,6 +5131,272 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listInboxes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ChannelInbox"][];
+                        /** @enum {object|null} */
+                        error: never | null;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createInbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description sms and mms both make a phone-number inbox */
+                    channel: "sms" | "mms" | "email";
+                    address: string;
+                    name: string;
+                    member_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ChannelInbox"];
+                        /** @enum {object|null} */
+                        error: never | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listChannelMessages: {
+        parameters: {
+            query: {
+                conversation_id: string;
+                status?: "queued" | "sending" | "sent" | "delivered" | "failed" | "undelivered" | "received";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ChannelMessage"][];
+                        /** @enum {object|null} */
+                        error: never | null;
+                        pagination: components["schemas"]["Pagination"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    sendChannelMessage: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required: a retry with the same key returns the first result and never sends twice */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    channel: "sms" | "mms" | "email";
+                    /** @description The inbox's number or address */
+                    from: string;
+                    to: string;
+                    /** @description SMS/MMS: at most 1600 characters */
+                    body: string;
+                    subject?: string;
+                    attachments?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ChannelMessage"];
+                        /** @enum {object|null} */
+                        error: never | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listExternalConversations: {
+        parameters: {
+            query?: {
+                participant?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ExternalConversation"][];
+                        /** @enum {object|null} */
+                        error: never | null;
+                        pagination: components["schemas"]["Pagination"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    twilioInboundSms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    twilioStatusCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    sendgridEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    sendgridInboundParse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };
