@@ -8,6 +8,7 @@ import { markdownSummary, type RunRecord, rampSvg, ratios, writeRecord, writeTex
 import { buildServer, type Mode, ROOT, startBaseline, startTma, type Target } from './lib/server.js';
 import { LoadGenerator } from './lib/workers.js';
 import { bigroom } from './scenarios/bigroom.js';
+import { calls } from './scenarios/calls.js';
 import { dm } from './scenarios/dm.js';
 import { fanout } from './scenarios/fanout.js';
 import { files } from './scenarios/files.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, Scenario> = {
   bigroom: { run: bigroom, baseline: true },
   http: { run: (ctx) => http(ctx), baseline: false },
   files: { run: (ctx) => files(ctx), baseline: false },
+  calls: { run: (ctx) => calls(ctx), baseline: false },
   // Kills and restarts the server, so it runs last.
   restart: { run: restart, baseline: false },
 };
