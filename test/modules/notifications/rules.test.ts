@@ -136,6 +136,18 @@ describe('at most once per message', () => {
     expect(await deliveriesOf(app, user.user.id)).toHaveLength(1);
   });
 
+  it('sends one (notification, device) push once, even when its job runs twice at the same time', async () => {
+    const { user, group } = await memberWithDevice();
+    await send(group, 'race');
+    const [row] = await deliveriesOf(app, user.user.id);
+    const job = { notification_id: row?.notification_id as string, device_id: row?.device_id as string };
+    const { push } = app.tma.services.notifications.deps;
+    // No FCM in this app: the one attempt that claims the row fails for good; the other finds it claimed.
+    await Promise.all([push.send(job), push.send(job)]);
+    await push.send(job);
+    expect(await deliveriesOf(app, user.user.id)).toMatchObject([{ status: 'failed', attempts: 1 }]);
+  });
+
   it('the sweep finds messages whose job never ran, and only those', async () => {
     const { user, group } = await memberWithDevice();
     const lost = await sendMessage(app, alice, group, 'lost job');
