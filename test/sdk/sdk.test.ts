@@ -169,12 +169,29 @@ describe('the SDK against a running server', () => {
     expect(history.data!.data.filter((m) => m.client_id === clientId)).toHaveLength(1);
   });
 
-  it('maps every stored event type that has a live counterpart', async () => {
-    const events = await bob.rest.api.GET('/api/v1/conversations/{id}/events', {
-      params: { path: { id: dm.id }, query: { after_seq: 0, limit: 100 } },
+  it('turns stored events into the same payloads the live events carried', async () => {
+    const live: Array<{ name: string; payload: unknown }> = [];
+    const names = ['reaction_added', 'reaction_removed', 'message_pinned', 'message_deleted'] as const;
+    for (const name of names) bob.rt.on(name, (payload) => live.push({ name, payload }));
+    const before = bob.rt.cursor(dm.id)!;
+    const sent = await alice.rest.api.POST('/api/v1/conversations/{id}/messages', {
+      params: { path: { id: dm.id } },
+      body: { content: 'to react to' },
     });
-    const names = new Set(events.data!.data.map((e) => liveEventFromLog(e)?.name));
-    expect(names).toEqual(new Set(['new_message', 'message_updated']));
+    const path = { params: { path: { id: sent.data!.data.id, emoji: '👍' } } };
+    await alice.rest.api.PUT('/api/v1/messages/{id}/reactions/{emoji}', path);
+    await alice.rest.api.DELETE('/api/v1/messages/{id}/reactions/{emoji}', path);
+    await alice.rest.api.PUT('/api/v1/messages/{id}/pin', { params: { path: { id: sent.data!.data.id } } });
+    await alice.rest.api.DELETE('/api/v1/messages/{id}', { params: { path: { id: sent.data!.data.id } } });
+    await until(() => expect(live.map((e) => e.name)).toEqual([...names]));
+
+    const stored = await bob.rest.api.GET('/api/v1/conversations/{id}/events', {
+      params: { path: { id: dm.id }, query: { after_seq: before, limit: 100 } },
+    });
+    const replayed = stored
+      .data!.data.map((e) => liveEventFromLog(e))
+      .filter((e) => e && e.name !== 'new_message');
+    expect(replayed).toEqual(live);
   });
 
   it('refreshes an expired token on 401 and keeps going', async () => {
