@@ -25,6 +25,10 @@ export const API_TAGS = [
   { name: 'polls', description: 'Polls in conversations: create, vote, retract, close' },
   { name: 'files', description: 'Uploads through signed URLs, file views, content and thumbnails' },
   {
+    name: 'calls',
+    description: 'Call history, one call, ICE servers with TURN credentials (signalling: docs/calls.md)',
+  },
+  {
     name: 'notifications',
     description: 'Push devices, the VAPID key, in-app notifications and e-mail digest links',
   },
@@ -35,7 +39,12 @@ export const API_TAGS = [
     description: 'Administrators: users, sessions, exports, retention, invites and the audit log',
   },
   { name: 'realtime', description: 'Presence over REST (the socket protocol is in docs/realtime.md)' },
-  { name: 'webhooks', description: 'Events from TMS (TMS mode only)' },
+  {
+    name: 'channels',
+    description:
+      'SMS, MMS and e-mail with people outside the company: inboxes, sends, external conversations',
+  },
+  { name: 'webhooks', description: 'Events from TMS (TMS mode only) and from SMS/e-mail providers (signed)' },
 ];
 
 /** Shared error responses by status: name in components.responses and what it means. */

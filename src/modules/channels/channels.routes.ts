@@ -42,6 +42,7 @@ export async function channelsRoutes(app: FastifyInstance, service: ChannelsServ
         tags: TAGS,
         operationId: 'listInboxes',
         summary: 'Inboxes: every inbox for admins, the inboxes you handle for others',
+        description: 'Each inbox with its channel (sms covers MMS), address, name and member ids.',
         response: { 200: Envelope(Type.Array(InboxViewSchema)), ...errors(401) },
       },
     },
@@ -98,6 +99,8 @@ export async function channelsRoutes(app: FastifyInstance, service: ChannelsServ
         tags: TAGS,
         operationId: 'listExternalConversations',
         summary: 'External conversations you belong to, optionally with one participant (number or address)',
+        description:
+          'Newest first; `participant` is an E.164 number or an e-mail address (case-insensitive). Each carries its inbox and external_participants.',
         querystring: ListExternalConversationsQuery,
         response: { 200: ListEnvelope(ExternalConversationSchema), ...errors(400, 401) },
       },

@@ -3,9 +3,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { Type } from 'typebox';
 import { newId } from '../../db/ids.js';
 import type { DB } from '../../db/schema.js';
 import { UnauthenticatedError, ValidationError } from '../../errors.js';
+import { errors } from '../../http/envelope.js';
 import { fromSendgridEvent, fromTwilioStatus } from './channel-status.js';
 import type { InboundMedia, MediaItem } from './inbound-media.js';
 import type { ProviderConfig } from './providers/provider-config.js';
@@ -184,6 +186,12 @@ export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRo
       schema: {
         ...common.schema,
         operationId: 'twilioInboundSms',
+        description:
+          'Signed with the auth token of the provider whose account_sid is AccountSid, over PUBLIC_URL + path + sorted params (401 otherwise, nothing stored). Threads the message into the inbox conversation of the sender; STOP/START keywords update the opt-out list; MMS media is fetched into file storage by a job. A replayed MessageSid is stored once. Answers empty TwiML.',
+        response: {
+          200: Type.String({ description: 'Empty TwiML (text/xml)' }),
+          ...errors(400, 401, 413, 415),
+        },
         summary: 'Inbound SMS/MMS (Twilio-compatible, X-Twilio-Signature)',
       },
     },
@@ -231,6 +239,12 @@ export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRo
       schema: {
         ...common.schema,
         operationId: 'twilioStatusCallback',
+        description:
+          'Signed like the inbound webhook. MessageStatus moves the message forward (sent, delivered, undelivered, failed; statuses never move back); a replay changes nothing. 204.',
+        response: {
+          204: Type.Null({ description: 'Applied, unchanged or a replay' }),
+          ...errors(400, 401, 413, 415),
+        },
         summary: 'Message status callbacks (Twilio-compatible, X-Twilio-Signature)',
       },
     },
@@ -267,6 +281,12 @@ export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRo
       schema: {
         ...common.schema,
         operationId: 'sendgridEvents',
+        description:
+          "ECDSA P-256 signature over the timestamp header + raw body with the provider's event_public_key; a timestamp more than 5 minutes away is 401 signature_expired. Events are applied once per sg_event_id. 204.",
+        response: {
+          204: Type.Null({ description: 'Applied, unchanged or a replay' }),
+          ...errors(400, 401, 413, 415),
+        },
         summary: 'Event Webhook (SendGrid-compatible, ECDSA P-256 signed)',
       },
     },
@@ -335,6 +355,9 @@ export async function channelWebhookRoutes(app: FastifyInstance, deps: WebhookRo
       schema: {
         ...common.schema,
         operationId: 'sendgridInboundParse',
+        description:
+          "Inbound Parse (multipart/form-data), authenticated by the provider's inbound_token in the query. Threads the e-mail into the inbox conversation of the sender and stores its attachments as files; an identical body is stored once.",
+        response: { 200: Type.Object({ received: Type.Literal(true) }), ...errors(400, 401, 413, 415) },
         summary: 'Inbound Parse (SendGrid-compatible multipart); ?token= must be a provider inbound_token',
       },
     },
