@@ -6,6 +6,10 @@
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# Native addons without a prebuilt binary for this platform (re2, under metascraper) compile here.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,6 +18,8 @@ RUN npm run build
 # The web client (web/, built by Vite into web/dist): `npm run web:build` when the project has that script.
 # Without it an empty web/dist is shipped and the server answers the API only.
 RUN npm run --if-present web:build && mkdir -p web/dist
+# Production dependencies only, already built: the runtime stage copies them and needs no compiler.
+RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 # tini (PID 1): forwards SIGTERM to node so the graceful drain runs, and reaps zombies.
@@ -27,8 +33,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
- && npm cache clean --force
+COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/web/dist ./web/dist
 # Embedded mode (no DATABASE_URL) keeps PGlite and local files here; mount a volume.

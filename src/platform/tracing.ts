@@ -34,8 +34,12 @@ export function traceFields(): { trace_id?: string; span_id?: string } {
   return { trace_id: traceId, span_id: spanId };
 }
 
-/** Exports spans still buffered (at shutdown); nothing without an SDK. */
+/** Exports spans still buffered (at shutdown); nothing without an SDK. A collector outage never fails shutdown. */
 export async function flushTracing(): Promise<void> {
   const provider = trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } };
-  await provider.getDelegate?.().forceFlush?.();
+  try {
+    await provider.getDelegate?.().forceFlush?.();
+  } catch {
+    // spans that could not be exported are dropped
+  }
 }
