@@ -52,6 +52,8 @@ export async function callsRoutes(app: FastifyInstance, ctx: AppContext): Promis
         tags: ['calls'],
         operationId: 'getCall',
         summary: 'One call, to its participants and the members of its conversation (404 to anyone else)',
+        description:
+          'The call view with its participants, status, end_reason and duration_ms (from the first answer to the end).',
         params: IdParams,
         response: { 200: Envelope(CallView), ...errors(400, 401, 404) },
       },
