@@ -284,7 +284,10 @@ describe('Dockerfile (hadolint-style rules)', () => {
   it('installs production dependencies only in the final stage and ships the web client', () => {
     expect(stages[0]?.some((l) => /npm prune --omit=dev/.test(l))).toBe(true);
     expect(final.some((l) => /^COPY --from=build \/src\/node_modules /.test(l))).toBe(true);
-    expect(final.some((l) => /\bnpm (ci|install)\b/.test(l)), 'no dev install in the final stage').toBe(false);
+    expect(
+      final.some((l) => /\bnpm (ci|install)\b/.test(l)),
+      'no dev install in the final stage',
+    ).toBe(false);
     expect(final.some((l) => /COPY --from=build \S+\/web\/dist/.test(l))).toBe(true);
     expect(stages[0]?.some((l) => /npm run --if-present web:build/.test(l))).toBe(true);
   });
