@@ -51,7 +51,7 @@ export async function channelRig(
     retries: 1,
     retry_base_ms: 5,
     breaker_threshold: 2,
-    half_open_after_ms: 400,
+    half_open_after_ms: 3000,
     ...options.provider,
   };
   const providers = [

@@ -290,7 +290,7 @@ describe('failover and the circuit breaker', () => {
 
       // After half_open_after_ms one probe reaches A; A is back, so it takes the message and closes.
       rig.simA.resetFaults();
-      await new Promise((r) => setTimeout(r, 450));
+      await new Promise((r) => setTimeout(r, 3100));
       const third = await send(rig.app, rig.agent, 'fo-3', {
         channel: 'sms',
         from: TEAM_NUMBER,
