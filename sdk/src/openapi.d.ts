@@ -1001,7 +1001,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One call, to its participants and the members of its conversation (404 to anyone else) */
+        /**
+         * One call, to its participants and the members of its conversation (404 to anyone else)
+         * @description The call view with its participants, status, end_reason and duration_ms (from the first answer to the end).
+         */
         get: operations["getCall"];
         put?: never;
         post?: never;
@@ -1370,7 +1373,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Inboxes: every inbox for admins, the inboxes you handle for others */
+        /**
+         * Inboxes: every inbox for admins, the inboxes you handle for others
+         * @description Each inbox with its channel (sms covers MMS), address, name and member ids.
+         */
         get: operations["listInboxes"];
         put?: never;
         /**
@@ -1415,7 +1421,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** External conversations you belong to, optionally with one participant (number or address) */
+        /**
+         * External conversations you belong to, optionally with one participant (number or address)
+         * @description Newest first; `participant` is an E.164 number or an e-mail address (case-insensitive). Each carries its inbox and external_participants.
+         */
         get: operations["listExternalConversations"];
         put?: never;
         post?: never;
@@ -1434,7 +1443,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Inbound SMS/MMS (Twilio-compatible, X-Twilio-Signature) */
+        /**
+         * Inbound SMS/MMS (Twilio-compatible, X-Twilio-Signature)
+         * @description Signed with the auth token of the provider whose account_sid is AccountSid, over PUBLIC_URL + path + sorted params (401 otherwise, nothing stored). Threads the message into the inbox conversation of the sender; STOP/START keywords update the opt-out list; MMS media is fetched into file storage by a job. A replayed MessageSid is stored once. Answers empty TwiML.
+         */
         post: operations["twilioInboundSms"];
         delete?: never;
         options?: never;
@@ -1451,7 +1463,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Message status callbacks (Twilio-compatible, X-Twilio-Signature) */
+        /**
+         * Message status callbacks (Twilio-compatible, X-Twilio-Signature)
+         * @description Signed like the inbound webhook. MessageStatus moves the message forward (sent, delivered, undelivered, failed; statuses never move back); a replay changes nothing. 204.
+         */
         post: operations["twilioStatusCallback"];
         delete?: never;
         options?: never;
@@ -1468,7 +1483,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Event Webhook (SendGrid-compatible, ECDSA P-256 signed) */
+        /**
+         * Event Webhook (SendGrid-compatible, ECDSA P-256 signed)
+         * @description ECDSA P-256 signature over the timestamp header + raw body with the provider's event_public_key; a timestamp more than 5 minutes away is 401 signature_expired. Events are applied once per sg_event_id. 204.
+         */
         post: operations["sendgridEvents"];
         delete?: never;
         options?: never;
@@ -1485,7 +1503,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Inbound Parse (SendGrid-compatible multipart); ?token= must be a provider inbound_token */
+        /**
+         * Inbound Parse (SendGrid-compatible multipart); ?token= must be a provider inbound_token
+         * @description Inbound Parse (multipart/form-data), authenticated by the provider's inbound_token in the query. Threads the e-mail into the inbox conversation of the sender and stores its attachments as files; an identical body is stored once.
+         */
         post: operations["sendgridInboundParse"];
         delete?: never;
         options?: never;
@@ -5333,12 +5354,39 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Empty TwiML (text/xml) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Every error has this shape */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        /** @enum {object|null} */
+                        data: never | null;
+                        error: {
+                            /** @description Stable snake_case error code */
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
             };
             429: components["responses"]["TooManyRequests"];
         };
@@ -5352,12 +5400,37 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Applied, unchanged or a replay */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Every error has this shape */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        /** @enum {object|null} */
+                        data: never | null;
+                        error: {
+                            /** @description Stable snake_case error code */
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
             };
             429: components["responses"]["TooManyRequests"];
         };
@@ -5371,12 +5444,37 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Applied, unchanged or a replay */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Every error has this shape */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        /** @enum {object|null} */
+                        data: never | null;
+                        error: {
+                            /** @description Stable snake_case error code */
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
             };
             429: components["responses"]["TooManyRequests"];
         };
@@ -5395,7 +5493,37 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        received: true;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Every error has this shape */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        /** @enum {object|null} */
+                        data: never | null;
+                        error: {
+                            /** @description Stable snake_case error code */
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
             };
             429: components["responses"]["TooManyRequests"];
         };
