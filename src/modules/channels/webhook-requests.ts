@@ -102,7 +102,9 @@ export function registerWebhookRequests(
     },
   );
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Logged before the answer leaves (onSend, every status included): a provider that got an answer, or a test
+  // that reads the log right after it, always finds the row.
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const entry = received.get(request);
     const raw = entry?.raw ?? Buffer.alloc(0);
     const source = (request.routeOptions.url ?? request.url)
@@ -129,5 +131,6 @@ export function registerWebhookRequests(
       })
       .execute()
       .catch((err: unknown) => request.log.warn({ err }, 'webhook log write failed'));
+    return payload;
   });
 }
