@@ -42,6 +42,7 @@ describe('compose.yaml', () => {
       expect(services[name]?.profiles, name).toBeUndefined();
     }
     expect(services['tms-simulator']?.profiles).toEqual(['simulators']);
+    expect(services['providers-simulator']?.profiles).toEqual(['simulators']);
   });
 
   it('runs two TMA instances on the same PostgreSQL, Redis, secret and bucket', () => {
