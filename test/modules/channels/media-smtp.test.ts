@@ -1,9 +1,8 @@
 // Inbound MMS media and e-mail attachments copied into file storage (SSRF-safe fetch), and e-mail failover to
 // SMTP (a local smtp-server) while the SendGrid-compatible provider is down.
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBinary, LinkFetchError } from '../../../src/modules/link-previews/link-fetcher.js';
+import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
 import {
   type ChannelRig,
   channelRig,
@@ -21,37 +20,17 @@ const PNG = Buffer.from(
 );
 
 let rig: ChannelRig;
-let smtp: SMTPServer;
-const mails: Array<{ to: string[]; raw: string }> = [];
+let smtp: TestSmtp;
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtp();
   rig = await channelRig({
-    extraProviders: [
-      { name: 'smtp-local', kind: 'smtp', channels: ['email'], url: `smtp://127.0.0.1:${port}` },
-    ],
+    extraProviders: [{ name: 'smtp-local', kind: 'smtp', channels: ['email'], url: smtp.url }],
   });
 });
 afterAll(async () => {
   await rig?.close();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp?.close();
 });
 
 const attachmentsOf = (messageId: string) =>
@@ -160,7 +139,7 @@ describe('e-mail failover to SMTP', () => {
       const sent = await waitForStatus(rig.app, res.json().data.id, ['sent']);
       expect(sent.provider).toBe('smtp-local');
       const mail = await waitFor(
-        async () => mails.find((m) => m.to.includes('dana@example.com')),
+        async () => smtp.mails.find((m) => m.to.includes('dana@example.com')),
         'the SMTP mail',
       );
       expect(mail.raw).toContain('Subject: Fallback');

@@ -1,20 +1,13 @@
 // E-mail digests over SMTP (a local smtp-server): one digest for an offline member with unread messages, none when
 // they read in between (checked again just before sending), at most one per interval, and the signed unsubscribe
 // link turns digests off without logging in. Workers are off: the test runs the sweep and the delivery itself.
-import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../helpers/app.js';
 import { createDm, createUser, sendMessage, type TestUser } from '../../helpers/factories.js';
+import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
 
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
-let smtp: SMTPServer;
-const mails: Mail[] = [];
+let smtp: TestSmtp;
 let app: FastifyInstance;
 let alice: TestUser;
 
@@ -28,27 +21,10 @@ const decoded = (raw: string) =>
 const later = () => new Date(Date.now() + 5000);
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtp();
   app = await buildTestApp({
     JOB_WORKERS: 'false',
-    SMTP_URL: `smtp://127.0.0.1:${port}`,
+    SMTP_URL: smtp.url,
     SMTP_FROM: 'TMA <tma@example.test>',
     EMAIL_DIGEST_AFTER: '1',
     EMAIL_DIGEST_INTERVAL: '1h',
@@ -58,10 +34,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp?.close();
 });
 
-const mailsTo = (user: TestUser) => mails.filter((m) => m.to.includes(user.user.email as string));
+const mailsTo = (user: TestUser) => smtp.mails.filter((m) => m.to.includes(user.user.email as string));
 
 describe('e-mail digests', () => {
   it('mails one digest (text + HTML, unsubscribe link) to an offline member with unread messages', async () => {
