@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DatabaseKind } from '../db/database.js';
 import type { DB } from '../db/schema.js';
 import { SpanKind, withSpan } from '../platform/tracing.js';
-import { databaseExecutor, transactionExecutor } from './sql-executor.js';
+import { databaseExecutor, type ExecutorGate, transactionExecutor } from './sql-executor.js';
 
 export const JOB_SCHEMA = 'pgboss';
 
@@ -61,10 +61,13 @@ export class JobQueue {
   private readonly queues = new Map<string, Registration>();
   private readonly crons = new Map<string, string>();
   private state: 'idle' | 'started' | 'stopped' = 'idle';
+  private readonly gate: ExecutorGate = { closed: false };
+  /** Handler runs in progress on this instance. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(private readonly options: JobQueueOptions) {
     this.boss = new PgBoss({
-      db: databaseExecutor(options.db, options.kind) as PgBoss.Db,
+      db: databaseExecutor(options.db, options.kind, this.gate) as PgBoss.Db,
       schema: JOB_SCHEMA,
       // Only an instance that runs workers keeps time: the schedules live in the database, and pg-boss
       // sends one job per period across every instance (a database timestamp plus a singleton key).
@@ -118,19 +121,31 @@ export class JobQueue {
     return rows.map((row) => ({ name: row.name, cron: row.cron }));
   }
 
-  /** Stops polling, waits for running jobs (up to the shutdown timeout); jobs left active are retried later. */
+  /**
+   * Stops polling, waits for running jobs (up to the shutdown timeout), then shuts the queue's SQL off so
+   * nothing it does later touches the closing database; jobs left active are retried once they expire.
+   */
   async stop(): Promise<void> {
     if (this.state !== 'started') {
       this.state = 'stopped';
+      this.gate.closed = true;
       return;
     }
     this.state = 'stopped';
-    await this.boss.stop({
-      graceful: true,
-      wait: true,
-      close: false,
-      timeout: Math.max(1000, this.options.shutdownTimeoutMs),
-    });
+    const timeout = Math.max(1000, this.options.shutdownTimeoutMs);
+    const deadline = Date.now() + timeout;
+    await this.boss.stop({ graceful: true, wait: true, close: false, timeout });
+    // pg-boss stops waiting when no job is in hand, even while a fetch is on its way back with one; the
+    // handler wrapper refuses such late jobs, and this waits for any handler still running.
+    while (this.running.size > 0 && Date.now() < deadline) {
+      await settledWithin([...this.running], deadline - Date.now());
+    }
+    if (this.running.size > 0)
+      this.options.logger.warn(
+        { jobs: this.running.size },
+        'jobs still running at shutdown; they will be retried',
+      );
+    this.gate.closed = true;
   }
 
   /**
@@ -186,33 +201,50 @@ export class JobQueue {
       expireInSeconds: definition.expireInSeconds ?? 60,
     });
     if (!this.options.workers) return;
-    const handler = registration.handler as JobHandler<object>;
-    const logger = this.options.logger;
     registration.workerId = await this.boss.work<object>(
       name,
       { pollingIntervalSeconds: this.options.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
-      async (jobs) => {
-        try {
-          for (const job of jobs) {
-            try {
-              await withSpan(
-                `job ${name}`,
-                { 'tma.job.queue': name, 'tma.job.id': job.id, 'tma.job.retry': job.retryCount },
-                () => handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount }),
-                SpanKind.CONSUMER,
-              );
-            } catch (err) {
-              logger.warn({ err, job: job.id, queue: name, retry: job.retryCount }, 'job failed');
-              throw err;
-            }
-          }
-        } finally {
-          // A backlog drains at once: pg-boss would otherwise wait a whole poll interval after every job.
-          // The fetch that finds the queue empty ends the run, and the worker sleeps until a poll or a kick.
-          if (registration.workerId && this.state === 'started')
-            this.boss.notifyWorker(registration.workerId);
-        }
+      (jobs) => {
+        const run = this.runBatch(name, registration, jobs);
+        this.running.add(run);
+        return run.finally(() => this.running.delete(run));
       },
     );
   }
+
+  private async runBatch(name: string, registration: Registration, jobs: PgBoss.JobWithMetadata<object>[]) {
+    const handler = registration.handler as JobHandler<object>;
+    const logger = this.options.logger;
+    // A job fetched while the queue was stopping is not started: it fails now and is retried later.
+    if (this.state !== 'started') throw new Error('job queue is stopping');
+    try {
+      for (const job of jobs) {
+        try {
+          await withSpan(
+            `job ${name}`,
+            { 'tma.job.queue': name, 'tma.job.id': job.id, 'tma.job.retry': job.retryCount },
+            () => handler(job.data, { id: job.id, name: job.name, retryCount: job.retryCount }),
+            SpanKind.CONSUMER,
+          );
+        } catch (err) {
+          logger.warn({ err, job: job.id, queue: name, retry: job.retryCount }, 'job failed');
+          throw err;
+        }
+      }
+    } finally {
+      // A backlog drains at once: pg-boss would otherwise wait a whole poll interval after every job.
+      // The fetch that finds the queue empty ends the run, and the worker sleeps until a poll or a kick.
+      if (registration.workerId && this.state === 'started') this.boss.notifyWorker(registration.workerId);
+    }
+  }
+}
+
+/** Waits until every promise settles or `ms` pass, whichever comes first. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([Promise.allSettled(promises), timeout]);
+  clearTimeout(timer);
 }

@@ -5,7 +5,7 @@ import type { DB } from '../db/schema.js';
 
 /** What pg-boss calls to run its SQL. */
 export interface JobSqlExecutor {
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] } | undefined>;
 }
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -19,10 +19,22 @@ async function run(executor: Executor, text: string, values: readonly unknown[])
   return { rows: result.rows as Record<string, unknown>[] };
 }
 
-/** Runs pg-boss's SQL on the app's database (outside any business transaction). */
-export function databaseExecutor(db: Kysely<DB>, kind: DatabaseKind): JobSqlExecutor {
+/** Shuts the queue's own SQL off once the queue has stopped (see databaseExecutor). */
+export interface ExecutorGate {
+  closed: boolean;
+}
+
+/**
+ * Runs pg-boss's SQL on the app's database (outside any business transaction). Once the gate is closed,
+ * every statement answers no result without touching the database (pg-boss reads that as no job fetched
+ * and none affected): pg-boss completes and fails jobs without awaiting the promise, so a job that ends
+ * after shutdown would otherwise reject on a closed database. Skipping that write leaves the job active,
+ * and it is retried once it expires.
+ */
+export function databaseExecutor(db: Kysely<DB>, kind: DatabaseKind, gate?: ExecutorGate): JobSqlExecutor {
   return {
     async executeSql(text, values = []) {
+      if (gate?.closed) return undefined;
       const script = values.length === 0 ? SCRIPT.exec(text) : null;
       if (script && kind === 'pglite') {
         const body = script[1] as string;

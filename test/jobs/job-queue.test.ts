@@ -156,3 +156,39 @@ describe('JobQueue backlog', () => {
     expect([...drained].sort()).toEqual(keys);
   });
 });
+
+describe('JobQueue shutdown', () => {
+  it('stops after the shutdown timeout while a job still runs, and the job ending later touches nothing', async () => {
+    const stopping = await buildTestApp({ JOB_POLL_INTERVAL_MS: '500', SHUTDOWN_TIMEOUT_MS: '1000' });
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const events: string[] = [];
+    try {
+      await stopping.tma.jobs.define<{ key: string }>('test-outlives', async () => {
+        events.push('started');
+        await released;
+        events.push('finished');
+      });
+      await stopping.tma.jobs.send('test-outlives', { key: 'long' });
+      await until(() => events.includes('started'));
+      const closing = Date.now();
+      await stopping.close();
+      // The close waited for the job up to SHUTDOWN_TIMEOUT_MS, then went on without it.
+      expect(Date.now() - closing).toBeGreaterThanOrEqual(900);
+      expect(events).toEqual(['started']);
+      release();
+      await until(() => events.includes('finished'));
+      // pg-boss marks the job complete without awaiting it; on the closed database that must not reject.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(rejections).toEqual([]);
+    } finally {
+      release();
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+});
