@@ -6,9 +6,17 @@ import { resolveJwtSecret } from '../../identity/jwt-secret.js';
 import { DIGEST_QUEUE, DIGEST_SWEEP_QUEUE, DigestService } from './digest.js';
 import { DigestRepository } from './digest.repository.js';
 import { PushAgents } from './endpoint-policy.js';
+import { MessageBatcher } from './message-batcher.js';
 import { NotificationMetrics } from './notifications.metrics.js';
 import { NotificationsRepository } from './notifications.repository.js';
-import { MESSAGE_QUEUE, MESSAGE_SWEEP_QUEUE, NotificationsService } from './notifications.service.js';
+import {
+  MESSAGE_BATCH,
+  MESSAGE_BATCH_MS,
+  MESSAGE_QUEUE,
+  MESSAGE_SWEEP_QUEUE,
+  type MessageJob,
+  NotificationsService,
+} from './notifications.service.js';
 import { FcmProvider, parseServiceAccount } from './providers/fcm.js';
 import { SmtpMailer } from './providers/smtp.js';
 import { resolveVapidKeys, WebPushProvider } from './providers/web-push.js';
@@ -92,10 +100,11 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
     retryLimit: 3,
     retryDelaySeconds: 2,
   });
-  await ctx.jobs.define<{ message_id: string }>(MESSAGE_QUEUE, (job) => service.onMessage(job.message_id), {
-    retryLimit: 3,
-    retryDelaySeconds: 2,
-  });
+  await ctx.jobs.define<MessageJob>(
+    MESSAGE_QUEUE,
+    (job) => service.onMessages(job.message_ids ?? (job.message_id ? [job.message_id] : [])),
+    { retryLimit: 3, retryDelaySeconds: 2 },
+  );
   await ctx.jobs.define<{ user_id: string }>(
     DIGEST_QUEUE,
     async (job) => void (await digest.deliver(job.user_id)),
@@ -117,10 +126,17 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
 
   const warn = (what: string) => (err: unknown) =>
     ctx.logger.warn({ err }, `notifications: could not ${what}`);
-  // Off the send path: one durable job per message; recipients are worked out by the job.
+  // Off the send path: the messages of a few milliseconds go into one durable job, whose handler works out
+  // the recipients; a message whose job was lost (a crash before it was queued) is found by the sweep.
+  const batcher = new MessageBatcher(MESSAGE_BATCH, MESSAGE_BATCH_MS, (ids) =>
+    ctx.jobs
+      .send(MESSAGE_QUEUE, { message_ids: ids })
+      .then(() => undefined, warn('queue message notifications')),
+  );
+  ctx.onClose(() => batcher.flush());
   ctx.bus.subscribe('message.created', ({ message }) => {
     if (message.type === 'system' || message.type === 'call') return;
-    ctx.jobs.send(MESSAGE_QUEUE, { message_id: message.id }).catch(warn('queue a message notification'));
+    batcher.add(message.id);
   });
   ctx.bus.subscribe('member.added', ({ conversation_id, user_ids, actor_id }) =>
     service.onMembersAdded(conversation_id, user_ids, actor_id).catch(warn('notify added members')),

@@ -66,6 +66,12 @@ export class NotificationsRepository {
   // Recipients
 
   async messageContext(messageId: string): Promise<MessageContext | undefined> {
+    return (await this.messageContexts([messageId]))[0];
+  }
+
+  /** The stored (not deleted) messages among `messageIds`, with what their notifications say. */
+  messageContexts(messageIds: readonly string[]): Promise<MessageContext[]> {
+    if (messageIds.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('messages as m')
       .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
@@ -83,9 +89,10 @@ export class NotificationsRepository {
         'c.name as conversation_name',
         sql<string | null>`coalesce(s.display_name, s.username)`.as('sender_name'),
       ])
-      .where('m.id', '=', messageId)
+      .where('m.id', 'in', [...messageIds])
       .where('m.deleted_at', 'is', null)
-      .executeTakeFirst() as Promise<MessageContext | undefined>;
+      .orderBy('m.id')
+      .execute() as Promise<MessageContext[]>;
   }
 
   async conversationTitle(conversationId: string, actorId: string | null) {
@@ -134,6 +141,55 @@ export class NotificationsRepository {
       query = query.where('cm.user_id', 'in', [...userIds]);
     }
     return query.execute() as Promise<RecipientRow[]>;
+  }
+
+  /**
+   * Every current, active member of the conversations, with the senders (among `senderIds`) each one blocks:
+   * `recipients` for many messages at once (the caller drops the sender and whoever blocks them).
+   */
+  async membersOf(
+    conversationIds: readonly string[],
+    senderIds: readonly string[],
+  ): Promise<Array<RecipientRow & { conversation_id: string; blocks: string[] }>> {
+    if (conversationIds.length === 0) return [];
+    const members = await this.db
+      .selectFrom('conversation_members as cm')
+      .innerJoin('users as u', 'u.id', 'cm.user_id')
+      .select([
+        'cm.conversation_id',
+        'cm.user_id',
+        'u.settings',
+        sql<boolean>`coalesce(cm.muted_until > now(), false)`.as('muted'),
+        sql<boolean>`EXISTS (SELECT 1 FROM devices d WHERE d.user_id = cm.user_id)`.as('has_devices'),
+      ])
+      .where('cm.conversation_id', 'in', [...conversationIds])
+      .where(currentMember('cm'))
+      .where('u.deactivated_at', 'is', null)
+      .execute();
+    const blocks =
+      senderIds.length === 0
+        ? []
+        : await this.db
+            .selectFrom('user_blocks')
+            .select(['blocker_id', 'blocked_id'])
+            .where('blocked_id', 'in', [...senderIds])
+            .execute();
+    const blocking = new Map<string, string[]>();
+    for (const b of blocks) blocking.set(b.blocker_id, [...(blocking.get(b.blocker_id) ?? []), b.blocked_id]);
+    return members.map((m) => ({
+      ...(m as RecipientRow & { conversation_id: string }),
+      blocks: blocking.get(m.user_id) ?? [],
+    }));
+  }
+
+  /** Marks messages whose notifications were worked out and came to nothing (one statement). */
+  async markNotifiedMany(messageIds: readonly string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    await this.db
+      .insertInto('notified_messages')
+      .values(messageIds.map((id) => ({ message_id: id })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   /** Claims the message: false when its notifications were already worked out. */

@@ -11,7 +11,12 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import { userSettings } from '../users/users.schemas.js';
 import { checkPushEndpoint } from './endpoint-policy.js';
 import type { NotificationMetrics } from './notifications.metrics.js';
-import type { NotificationRow, NotificationsRepository, RecipientRow } from './notifications.repository.js';
+import type {
+  MessageContext,
+  NotificationRow,
+  NotificationsRepository,
+  RecipientRow,
+} from './notifications.repository.js';
 import {
   type DeviceView,
   type NotificationView,
@@ -27,6 +32,15 @@ export const MESSAGE_QUEUE = 'notification-message';
 /** Every minute: messages whose job was lost between the commit and the enqueue. */
 export const MESSAGE_SWEEP_QUEUE = 'notification-message-sweep';
 const PREVIEW_CHARS = 200;
+/** Messages per notification job at most. */
+export const MESSAGE_BATCH = 200;
+/** How long a message waits for others to share its notification job. */
+export const MESSAGE_BATCH_MS = 20;
+/** Job data of MESSAGE_QUEUE (`message_id`: a job queued by an earlier version). */
+export interface MessageJob {
+  message_ids?: string[];
+  message_id?: string;
+}
 
 export interface NotificationsDeps {
   db: Kysely<DB>;
@@ -103,11 +117,51 @@ export class NotificationsService {
 
   // Rules
 
-  /** A stored message (job): mentions, replies and plain messages to everyone who should hear of it. */
-  async onMessage(messageId: string, now = new Date()): Promise<void> {
-    const message = await this.deps.repo.messageContext(messageId);
-    if (!message || message.type === 'system' || message.type === 'call') return;
-    const recipients = await this.deps.repo.recipients(message.conversation_id, message.sender_id);
+  /** A stored message: mentions, replies and plain messages to everyone who should hear of it. */
+  onMessage(messageId: string, now = new Date()): Promise<void> {
+    return this.onMessages([messageId], now);
+  }
+
+  /**
+   * Stored messages (one job per batch): each to everyone who should hear of it. The batch shares its reads;
+   * the messages that notify nobody (the common case: no devices, no mention) are marked done in one statement.
+   */
+  async onMessages(messageIds: readonly string[], now = new Date()): Promise<void> {
+    const messages = (await this.deps.repo.messageContexts(messageIds)).filter(
+      (m) => m.type !== 'system' && m.type !== 'call',
+    );
+    if (messages.length === 0) return;
+    const members = await this.deps.repo.membersOf(
+      [...new Set(messages.map((m) => m.conversation_id))],
+      [...new Set(messages.flatMap((m) => (m.sender_id ? [m.sender_id] : [])))],
+    );
+    const byConversation = new Map<string, typeof members>();
+    for (const member of members) {
+      const list = byConversation.get(member.conversation_id);
+      if (list) list.push(member);
+      else byConversation.set(member.conversation_id, [member]);
+    }
+    const quiet: string[] = [];
+    for (const message of messages) {
+      const recipients = (byConversation.get(message.conversation_id) ?? []).filter(
+        (m) =>
+          !message.sender_id || (m.user_id !== message.sender_id && !m.blocks.includes(message.sender_id)),
+      );
+      const drafts = this.draftsFor(message, recipients);
+      if (drafts.length === 0) {
+        quiet.push(message.id);
+        continue;
+      }
+      await this.notify(
+        drafts,
+        { conversationId: message.conversation_id, messageId: message.id, actorId: message.sender_id, now },
+        { skipViewers: true, once: message.id },
+      );
+    }
+    await this.deps.repo.markNotifiedMany(quiet);
+  }
+
+  private draftsFor(message: MessageContext, recipients: readonly RecipientRow[]): Draft[] {
     const mentions = new Set(
       Array.isArray(message.metadata.mentions) ? (message.metadata.mentions as string[]) : [],
     );
@@ -135,17 +189,14 @@ export class NotificationsService {
       const body = settings.preview ? previewOf(message.type, message.content) : '';
       drafts.push({ recipient, kind, title, body });
     }
-    await this.notify(
-      drafts,
-      { conversationId: message.conversation_id, messageId: message.id, actorId: message.sender_id, now },
-      { skipViewers: true, once: message.id },
-    );
+    return drafts;
   }
 
   /** Messages whose notification job never ran (a crash between the commit and the enqueue): queue them again. */
   async sweepMissed(now = new Date()): Promise<number> {
     const ids = await this.deps.repo.unnotifiedMessages(now);
-    for (const id of ids) await this.deps.jobs.send(MESSAGE_QUEUE, { message_id: id });
+    for (let i = 0; i < ids.length; i += MESSAGE_BATCH)
+      await this.deps.jobs.send(MESSAGE_QUEUE, { message_ids: ids.slice(i, i + MESSAGE_BATCH) });
     await this.deps.repo.pruneNotified(new Date(now.getTime() - 86_400_000));
     return ids.length;
   }

@@ -159,6 +159,33 @@ describe('at most once per message', () => {
     expect(await repo.unnotifiedMessages(later)).not.toContain(lost.id);
     expect(await notificationsOf(app, user.user.id)).toHaveLength(1);
   });
+
+  it('works out a batch of messages in one go: each as alone, quiet ones marked done, blocks per sender', async () => {
+    const { user, group } = await memberWithDevice('batch');
+    const carol = await createUser(app, { username: `carol_${Math.random().toString(36).slice(2, 8)}` });
+    const quietGroup = await createGroup(app, alice, [carol]);
+    const blockedGroup = await createGroup(app, carol, [user]);
+    const blocked = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/blocks/${carol.user.id}`,
+      headers: user.headers,
+    });
+    expect(blocked.statusCode).toBe(200);
+    const loud = await sendMessage(app, alice, group, 'batch one');
+    const quiet = await sendMessage(app, alice, quietGroup.id, 'nobody has a device');
+    const fromBlocked = await sendMessage(app, carol, blockedGroup.id, 'from someone blocked');
+    const loud2 = await sendMessage(app, alice, group, 'batch two');
+    const { repo } = app.tma.services.notifications.deps;
+    const later = new Date(Date.now() + 60_000);
+    await app.tma.services.notifications.onMessages([loud.id, quiet.id, fromBlocked.id, loud2.id]);
+    const bodies = (await notificationsOf(app, user.user.id)).map(
+      (n) => (n.payload as { body: string }).body,
+    );
+    expect(bodies.sort()).toEqual(['batch one', 'batch two']);
+    expect(await notificationsOf(app, carol.user.id)).toEqual([]);
+    const left = await repo.unnotifiedMessages(later);
+    for (const id of [loud.id, quiet.id, fromBlocked.id, loud2.id]) expect(left).not.toContain(id);
+  });
 });
 
 describe('quiet hours and coalescing', () => {
