@@ -40,13 +40,21 @@ export class CallsRepository {
       .execute();
   }
 
+  /** The call and its participants in one statement. */
   async insert(
     call: Insertable<CallsTable>,
     participants: Array<Insertable<CallParticipantsTable>>,
     trx: Transaction<DB>,
   ): Promise<void> {
-    await trx.insertInto('calls').values(call).execute();
-    if (participants.length > 0) await trx.insertInto('call_participants').values(participants).execute();
+    if (participants.length === 0) {
+      await trx.insertInto('calls').values(call).execute();
+      return;
+    }
+    await trx
+      .with('inserted_call', (db) => db.insertInto('calls').values(call).returning('id'))
+      .insertInto('call_participants')
+      .values(participants)
+      .execute();
   }
 
   async update(id: string, patch: Partial<Insertable<CallsTable>>, trx: Executor): Promise<void> {
@@ -95,6 +103,41 @@ export class CallsRepository {
       .where('calls.status', 'in', [...LIVE]);
     if (except) query = query.where('calls.id', '<>', except);
     return (await query.executeTakeFirst())?.id;
+  }
+
+  /**
+   * What starting a call needs to know, in one statement: the live call the caller has joined, the live call of
+   * the conversation, the live call the DM peer has joined, and the other current members.
+   */
+  async startChecks(
+    userId: string,
+    conversationId: string,
+    peerId: string | null,
+  ): Promise<{ mine: string | null; live: string | null; peer: string | null; others: string[] }> {
+    const joined = (who: string | null) => sql<string | null>`(
+      SELECT c.id FROM call_participants p JOIN calls c ON c.id = p.call_id
+       WHERE p.user_id = ${who} AND p.status = 'joined' AND c.status IN ('ringing', 'active') LIMIT 1)`;
+    const { rows } = await sql<{
+      mine: string | null;
+      live: string | null;
+      peer: string | null;
+      others: string[];
+    }>`
+      SELECT ${joined(userId)} AS mine,
+             (SELECT id FROM calls WHERE conversation_id = ${conversationId}
+                 AND status IN ('ringing', 'active') LIMIT 1) AS live,
+             ${peerId ? joined(peerId) : sql`NULL::text`} AS peer,
+             ARRAY(SELECT cm.user_id::text FROM conversation_members cm
+                    WHERE cm.conversation_id = ${conversationId} AND cm.user_id <> ${userId}
+                      AND ${currentMember('cm')}
+                    ORDER BY cm.user_id) AS others`.execute(this.db);
+    const row = rows[0] as {
+      mine: string | null;
+      live: string | null;
+      peer: string | null;
+      others: string[];
+    };
+    return row;
   }
 
   async liveCallIn(conversationId: string, trx: Executor = this.db): Promise<string | undefined> {

@@ -104,30 +104,69 @@ export class CallsService {
   ): Promise<{ call: CallView; ice_servers: IceServers['ice_servers'] }> {
     const membership = await this.access.requireWritable(actor.userId, input.conversation_id);
     const conversationId = input.conversation_id;
-    if (await this.repo.joinedLiveCall(actor.userId, null))
-      throw new ConflictError('You are already in a call', 'already_in_call');
-    const existing = await this.repo.liveCallIn(conversationId);
-    if (existing) throw this.inProgress(existing);
-    const members = (await this.repo.currentMemberIds(conversationId)).filter((id) => id !== actor.userId);
+    const checks = await this.repo.startChecks(actor.userId, conversationId, membership.peerId);
+    if (checks.mine) throw new ConflictError('You are already in a call', 'already_in_call');
+    if (checks.live) throw this.inProgress(checks.live);
+    const members = checks.others;
     if (members.length === 0) throw new UnprocessableError('Nobody else is here to call', 'no_one_to_call');
-    if (membership.peerId && (await this.repo.joinedLiveCall(membership.peerId, null)))
-      throw new ConflictError('The person you are calling is in another call', 'busy');
+    if (checks.peer) throw new ConflictError('The person you are calling is in another call', 'busy');
     const callId = newId();
+    const now = new Date();
+    const call: CallWithType = {
+      id: callId,
+      conversation_id: conversationId,
+      conversation_type: membership.conversation.type,
+      initiator_id: actor.userId,
+      message_id: null,
+      media: input.media,
+      status: 'ringing',
+      started_at: now,
+      answered_at: null,
+      ended_at: null,
+      end_reason: null,
+    };
+    // Listed in the order the repository reads them back (invited together, so by user id).
+    const parts: ParticipantRow[] = [
+      {
+        call_id: callId,
+        user_id: actor.userId,
+        status: 'joined' as const,
+        invited_at: now,
+        joined_at: now,
+        left_at: null,
+        last_seen_at: now,
+        device_id: device,
+      },
+      ...members.map((userId) => ({
+        call_id: callId,
+        user_id: userId,
+        status: 'invited' as const,
+        invited_at: now,
+        joined_at: null,
+        left_at: null,
+        last_seen_at: null,
+        device_id: null,
+      })),
+    ].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         await this.repo.insert(
-          { id: callId, conversation_id: conversationId, initiator_id: actor.userId, media: input.media },
-          [
-            {
-              call_id: callId,
-              user_id: actor.userId,
-              status: 'joined',
-              joined_at: new Date(),
-              last_seen_at: new Date(),
-              device_id: device,
-            },
-            ...members.map((userId) => ({ call_id: callId, user_id: userId })),
-          ],
+          {
+            id: callId,
+            conversation_id: conversationId,
+            initiator_id: actor.userId,
+            media: input.media,
+            started_at: now,
+          },
+          parts.map(({ call_id, user_id, status, invited_at, joined_at, last_seen_at, device_id }) => ({
+            call_id,
+            user_id,
+            status,
+            invited_at,
+            joined_at,
+            last_seen_at,
+            device_id,
+          })),
           trx,
         );
         await this.deps.jobs.enqueue(
@@ -145,8 +184,8 @@ export class CallsService {
       }
       throw err;
     }
-    const call = await this.load(callId);
-    announce(this.deps.bus, call, [
+    const view = callView(call, parts);
+    announce(this.deps.bus, view, [
       {
         kind: 'updated',
         payload: {
@@ -157,7 +196,7 @@ export class CallsService {
         },
       },
     ]);
-    return { call, ice_servers: this.iceServers(actor).ice_servers };
+    return { call: view, ice_servers: this.iceServers(actor).ice_servers };
   }
 
   /** The callee answers (409 already_answered from a second device, call_ended after a cancel). */
