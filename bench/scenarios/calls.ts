@@ -1,5 +1,6 @@
 // calls: N concurrent 1:1 calls set up and torn down over /calls (start -> ringing -> accept -> signals -> end),
-// in rounds; call_start -> call_ringing latency (target p99 < 50 ms) and signals relayed per second.
+// in rounds (the starts of a round spread over `spread` ms, or a burst with 0); call_start -> call_ringing
+// latency (target p99 < 50 ms) and signals relayed per second.
 import { io, type Socket } from 'socket.io-client';
 import type { ScenarioContext, ScenarioResult } from '../lib/context.js';
 import { ServerMeter } from '../lib/context.js';
@@ -36,11 +37,14 @@ export async function calls(ctx: ScenarioContext): Promise<ScenarioResult> {
   const pairs = ctx.param('calls', 50, 200);
   const rounds = ctx.param('rounds', 3, 5);
   const signalsPerCall = ctx.param('signals', 20, 50);
+  // The starts of a round spread evenly over this many ms (0: all at once, a burst).
+  const spreadMs = ctx.param('spread', 1000, 1000);
   const base = ctx.target.urls[0] as string;
   const users = (await ctx.users(pairs * 2)) as BenchUser[];
   const dms = await ctx.dms(pairs);
   ctx.log(
-    `calls: ${pairs} concurrent 1:1 calls, ${rounds} rounds, ${signalsPerCall} signals each way per call`,
+    `calls: ${pairs} concurrent 1:1 calls, ${rounds} rounds, ${signalsPerCall} signals each way per call, ` +
+      (spreadMs > 0 ? `starts spread over ${spreadMs} ms` : 'starts all at once'),
   );
   const sockets = await Promise.all(users.map((u) => connect(base, u.token)));
   const byUser = new Map(users.map((u, i) => [u.id, sockets[i] as Socket]));
@@ -54,7 +58,8 @@ export async function calls(ctx: ScenarioContext): Promise<ScenarioResult> {
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {
     const timings = await Promise.all(
-      dms.map(async (dm) => {
+      dms.map(async (dm, i) => {
+        if (spreadMs > 0) await new Promise((r) => setTimeout(r, (i * spreadMs) / pairs));
         const [callerId, calleeId] = dm.memberIds as [string, string];
         const caller = byUser.get(callerId) as Socket;
         const callee = byUser.get(calleeId) as Socket;
@@ -118,7 +123,7 @@ export async function calls(ctx: ScenarioContext): Promise<ScenarioResult> {
   const ring = ringing.summary();
   const perS = Math.round(relayed / (signalMs / 1000));
   return {
-    parameters: { calls: pairs, rounds, signals_per_call_each_way: signalsPerCall },
+    parameters: { calls: pairs, rounds, signals_per_call_each_way: signalsPerCall, spread_ms: spreadMs },
     figures: {
       start_to_ringing: ring,
       start_to_accepted: setup.summary(),
