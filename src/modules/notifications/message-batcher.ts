@@ -1,4 +1,4 @@
-// Gathers message ids for a few milliseconds (or up to a batch size) and hands them over together: one
+// Gathers message ids for a moment (or up to a batch size) and hands them over together: one
 // notification job per batch instead of one per message.
 export class MessageBatcher {
   private ids: string[] = [];

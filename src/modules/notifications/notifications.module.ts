@@ -126,7 +126,7 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
 
   const warn = (what: string) => (err: unknown) =>
     ctx.logger.warn({ err }, `notifications: could not ${what}`);
-  // Off the send path: the messages of a few milliseconds go into one durable job, whose handler works out
+  // Off the send path: the messages of a quarter second go into one durable job, whose handler works out
   // the recipients; a message whose job was lost (a crash before it was queued) is found by the sweep.
   const batcher = new MessageBatcher(MESSAGE_BATCH, MESSAGE_BATCH_MS, (ids) =>
     ctx.jobs
