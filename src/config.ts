@@ -150,6 +150,8 @@ export interface Config {
     sendsPerMinute: number;
     /** Days webhook_logs rows are kept. */
     webhookLogDays: number;
+    /** CHANNEL_EMAIL_ATTACHMENTS_MAX_BYTES: the files of one outbound e-mail together (413 above it). */
+    emailAttachmentsMaxBytes: number;
   };
 }
 
@@ -435,7 +437,13 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     bootstrapAdmin: undefined,
     retention: { messageDays: undefined, fileDays: undefined },
     otlpEndpoint: undefined,
-    channels: { providers: [], publicUrl: undefined, sendsPerMinute: 60, webhookLogDays: 30 },
+    channels: {
+      providers: [],
+      publicUrl: undefined,
+      sendsPerMinute: 60,
+      webhookLogDays: 30,
+      emailAttachmentsMaxBytes: 20 * 1024 * 1024,
+    },
   };
   const adminUsername = r.raw('TMA_ADMIN_USERNAME');
   const adminPassword = r.raw('TMA_ADMIN_PASSWORD');
@@ -464,6 +472,13 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     publicUrl: config.notifications.publicUrl,
     sendsPerMinute: r.int('CHANNEL_SENDS_PER_MINUTE', 60, 1, 1_000_000),
     webhookLogDays: r.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    // Base64 makes 20 MB about 27 MB: under SendGrid's 30 MB per mail, body and headers included.
+    emailAttachmentsMaxBytes: r.int(
+      'CHANNEL_EMAIL_ATTACHMENTS_MAX_BYTES',
+      20 * 1024 * 1024,
+      1024,
+      1024 * 1024 * 1024,
+    ),
   };
   if (channelProviders.providers.length > 0 && config.channels.publicUrl === undefined) {
     r.problems.push('PUBLIC_URL: required with CHANNEL_PROVIDERS (providers call back to it)');

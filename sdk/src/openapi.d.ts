@@ -1366,6 +1366,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels/inboxes/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add members to an inbox: they join every one of its existing conversations too (admins)
+         * @description Admins only (403 admin_required). Users already handling the inbox are kept as they are. In one transaction the new members join each external conversation of the inbox (member.added event, a system message, member_added in real time). 404 for an unknown inbox, 422 invalid_members for unknown or deactivated users.
+         */
+        post: operations["addInboxMembers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/inboxes/{id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take a member off an inbox and out of its conversations (admins)
+         * @description Admins only (403 admin_required). In one transaction the member leaves each external conversation of the inbox (member.removed event, a system message, member_removed in real time). 404 for an unknown inbox or a user who does not handle it, 422 last_inbox_member for its only member.
+         */
+        delete: operations["removeInboxMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/channels/inboxes": {
         parameters: {
             query?: never;
@@ -1405,7 +1445,7 @@ export interface paths {
         put?: never;
         /**
          * Send an SMS, MMS or e-mail from an inbox you handle (202, status queued)
-         * @description Idempotency-Key is required: a retry with the same key answers the first message (Idempotent-Replayed: true) and never sends twice; the same key with another body is 409 idempotency_key_reused. `from` is the inbox number/address (404 for an inbox you do not handle). SMS/MMS bodies: at most 1600 characters (segments counted). The message lands in the external conversation of (inbox, to). 422 recipient_opted_out after STOP, channel_unavailable without a provider; 429 over CHANNEL_SENDS_PER_MINUTE.
+         * @description Idempotency-Key is required: a retry with the same key answers the first message (Idempotent-Replayed: true) and never sends twice; the same key with another body is 409 idempotency_key_reused. `from` is the inbox number/address (404 for an inbox you do not handle). SMS/MMS bodies: at most 1600 characters (segments counted). The message lands in the external conversation of (inbox, to). `attachments` are ids of your own completed uploads (422 invalid_attachment otherwise, as for messages): an SMS with files goes as MMS (media URLs signed for 15 minutes; images and the types MMS providers accept, else 422 attachment_type_unsupported; 5 MB together), an e-mail carries them as attachments (CHANNEL_EMAIL_ATTACHMENTS_MAX_BYTES together); 413 attachments_too_large over either cap. 422 recipient_opted_out after STOP, channel_unavailable without a provider; 429 over CHANNEL_SENDS_PER_MINUTE.
          */
         post: operations["sendChannelMessage"];
         delete?: never;
@@ -5155,6 +5195,74 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    addInboxMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["ChannelInbox"];
+                        /** @enum {object|null} */
+                        error: never | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    removeInboxMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     listInboxes: {
         parameters: {
             query?: never;
@@ -5282,6 +5390,7 @@ export interface operations {
                     /** @description SMS/MMS: at most 1600 characters */
                     body: string;
                     subject?: string;
+                    /** @description Ids of your completed uploads: MMS media (an sms with files goes as mms) or e-mail attachments */
                     attachments?: string[];
                 };
             };

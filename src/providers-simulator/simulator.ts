@@ -1,6 +1,7 @@
-// A Twilio- and SendGrid-compatible provider stand-in for development, tests and the bench: the Messages API and
-// v3 mail send, signed status callbacks, events and inbound messages on demand, and fault injection.
-import { generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+// A Twilio- and SendGrid-compatible provider stand-in for development, tests and the bench: the Messages API
+// (MMS media fetched from MediaUrl as Twilio does) and v3 mail send (attachments decoded), signed status
+// callbacks, events and inbound messages on demand, and fault injection.
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type FormParams, twilioSignature } from '../modules/channels/signatures.js';
 
@@ -15,6 +16,25 @@ export interface Faults {
   rateLimit?: { retryAfterSeconds: number; count: number };
 }
 
+/** One MediaUrl as fetched after the send was accepted (status null: the fetch failed before an answer). */
+export interface SimMedia {
+  url: string;
+  status: number | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+  error?: string;
+}
+
+/** One e-mail attachment as received (content decoded from base64). */
+export interface SimAttachment {
+  filename: string;
+  type: string;
+  disposition: string;
+  size: number;
+  sha256: string;
+}
+
 export interface SimMessage {
   id: string;
   kind: 'sms' | 'email';
@@ -23,7 +43,13 @@ export interface SimMessage {
   body: string;
   subject?: string;
   mediaUrls: string[];
+  /** MMS: the media fetched from mediaUrls, filled in once every fetch finished (`mediaDone`). */
+  media: SimMedia[];
+  mediaDone: boolean;
+  /** Twilio's error code when the media could not be used (11200 fetch, 12300 type, 11751 size). */
+  errorCode?: string;
   attachments: number;
+  files: SimAttachment[];
   statusCallback?: string;
   idempotencyKey?: string;
   status: string;
@@ -52,6 +78,10 @@ const PIXEL = Buffer.from(
 );
 
 const E164 = /^\+[1-9]\d{6,14}$/;
+/** Twilio: at most 10 media and 5 MB together per MMS. */
+const MAX_MEDIA = 10;
+const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 /** Refused with 400 / 21211 like Twilio's test credentials do. */
 export const INVALID_NUMBER = '+15005550001';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -92,7 +122,8 @@ export class ProviderSimulator {
 
   async start(port = 0): Promise<string> {
     if (this.server) return this.baseUrl;
-    const app = Fastify({ logger: false, bodyLimit: 20 * 1024 * 1024 });
+    // 40 MB: a mail with 20 MB of files is about 27 MB of base64 JSON.
+    const app = Fastify({ logger: false, bodyLimit: 40 * 1024 * 1024 });
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },
@@ -337,6 +368,14 @@ export class ProviderSimulator {
         if (known) return reply.status(201).send(this.twilioView(this.messages.get(known) as SimMessage));
         const media =
           form.MediaUrl === undefined ? [] : Array.isArray(form.MediaUrl) ? form.MediaUrl : [form.MediaUrl];
+        if (media.length > MAX_MEDIA) {
+          return reply
+            .status(400)
+            .send({ code: 21623, message: `At most ${MAX_MEDIA} MediaUrl per message` });
+        }
+        if (!media.every((u) => /^https?:\/\//.test(u))) {
+          return reply.status(400).send({ code: 21620, message: 'Invalid media URL(s)' });
+        }
         const message: SimMessage = {
           id: `SM${randomBytes(16).toString('hex')}`,
           kind: 'sms',
@@ -344,18 +383,18 @@ export class ProviderSimulator {
           to,
           body: first('Body') ?? '',
           mediaUrls: media,
+          media: [],
+          mediaDone: media.length === 0,
           attachments: 0,
+          files: [],
           statusCallback: first('StatusCallback'),
           idempotencyKey: typeof key === 'string' ? key : undefined,
           status: 'queued',
         };
         this.messages.set(message.id, message);
         if (message.idempotencyKey) this.byKey.set(message.idempotencyKey, message.id);
-        if (this.options.autoCallbacks && message.statusCallback) {
-          const delay = this.options.callbackDelayMs ?? 50;
-          this.schedule(() => this.sendStatus(message.id, 'sent'), delay);
-          this.schedule(() => this.sendStatus(message.id, 'delivered'), delay * 2);
-        }
+        // Like Twilio: accepted first, then the media is fetched, then the callbacks follow.
+        this.schedule(() => this.deliverSms(message), 0);
         return reply.status(201).send(this.twilioView(message));
       },
     );
@@ -373,6 +412,32 @@ export class ProviderSimulator {
       if (!to || !mail.from?.email) {
         return reply.status(400).send({ errors: [{ message: 'personalizations.to and from are required' }] });
       }
+      const files: SimAttachment[] = [];
+      for (const [i, a] of (mail.attachments ?? []).entries()) {
+        if (typeof a?.content !== 'string' || a.content === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(a.content)) {
+          return reply.status(400).send({
+            errors: [
+              {
+                message: 'The attachment content must be base64 encoded.',
+                field: `attachments.${i}.content`,
+              },
+            ],
+          });
+        }
+        if (typeof a.filename !== 'string' || a.filename === '') {
+          return reply.status(400).send({
+            errors: [{ message: 'The attachment filename is required.', field: `attachments.${i}.filename` }],
+          });
+        }
+        const bytes = Buffer.from(a.content, 'base64');
+        files.push({
+          filename: a.filename,
+          type: a.type ?? 'application/octet-stream',
+          disposition: a.disposition ?? 'attachment',
+          size: bytes.length,
+          sha256: sha256(bytes),
+        });
+      }
       const key = request.headers['idempotency-key'];
       const known = typeof key === 'string' ? this.byKey.get(key) : undefined;
       if (known) return reply.status(202).header('x-message-id', known).send();
@@ -384,7 +449,10 @@ export class ProviderSimulator {
         body: mail.content?.[0]?.value ?? '',
         subject: mail.subject,
         mediaUrls: [],
-        attachments: mail.attachments?.length ?? 0,
+        media: [],
+        mediaDone: true,
+        attachments: files.length,
+        files,
         idempotencyKey: typeof key === 'string' ? key : undefined,
         status: 'queued',
       };
@@ -400,6 +468,7 @@ export class ProviderSimulator {
 
     // Development: faults, callbacks and inbound messages on demand.
     app.get('/dev/messages', async () => [...this.messages.values()]);
+    app.get('/dev/stats', async () => this.stats());
     app.get('/dev/faults', async () => this.faults);
     app.post<{ Body: Partial<Faults> }>('/dev/faults', async (request) => {
       this.setFaults(request.body ?? {});
@@ -430,6 +499,38 @@ export class ProviderSimulator {
     );
   }
 
+  /** Counts for the bench: API requests (faulted included) and messages accepted, per API. */
+  stats(): { requests: { twilio: number; sendgrid: number }; messages: { sms: number; email: number } } {
+    const messages = { sms: 0, email: 0 };
+    for (const m of this.messages.values()) messages[m.kind]++;
+    return { requests: { ...this.requests }, messages };
+  }
+
+  /** After an accepted SMS/MMS: fetch its media (as Twilio does), then the callbacks when they are on. */
+  private async deliverSms(message: SimMessage): Promise<void> {
+    if (message.mediaUrls.length > 0) {
+      message.media = await Promise.all(message.mediaUrls.map((url) => fetchMedia(url)));
+      message.mediaDone = true;
+      const total = message.media.reduce((sum, m) => sum + m.size, 0);
+      if (message.media.some((m) => m.status === null || m.status >= 300)) message.errorCode = '11200';
+      else if (message.media.some((m) => !m.contentType || m.contentType === 'text/html'))
+        message.errorCode = '12300';
+      else if (total > MAX_MEDIA_BYTES) message.errorCode = '11751';
+    }
+    if (!this.options.autoCallbacks || !message.statusCallback) {
+      if (message.errorCode) message.status = 'failed';
+      return;
+    }
+    const delay = this.options.callbackDelayMs ?? 50;
+    if (message.errorCode) {
+      const errorCode = message.errorCode;
+      this.schedule(() => this.sendStatus(message.id, 'failed', { errorCode }), delay);
+      return;
+    }
+    this.schedule(() => this.sendStatus(message.id, 'sent'), delay);
+    this.schedule(() => this.sendStatus(message.id, 'delivered'), delay * 2);
+  }
+
   private twilioView(message: SimMessage): Record<string, unknown> {
     return {
       sid: message.id,
@@ -449,7 +550,31 @@ interface SendGridMail {
   from?: { email?: string };
   subject?: string;
   content?: Array<{ type: string; value: string }>;
-  attachments?: unknown[];
+  attachments?: Array<{ content?: unknown; filename?: unknown; type?: string; disposition?: string }>;
+}
+
+/** GET a MediaUrl (following redirects, 10 s at most) and describe what came back. */
+async function fetchMedia(url: string): Promise<SimMedia> {
+  try {
+    const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    return {
+      url,
+      status: res.status,
+      contentType: res.headers.get('content-type')?.split(';')[0]?.trim() ?? '',
+      size: bytes.length,
+      sha256: sha256(bytes),
+    };
+  } catch (error) {
+    return {
+      url,
+      status: null,
+      contentType: '',
+      size: 0,
+      sha256: '',
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
 }
 
 function parseForm(body: string): FormParams {

@@ -1,11 +1,16 @@
 // The durable send job: queued -> sending, one provider send through the router (failover, breakers), then
-// sent, or failed when the message was refused or the job's retries are spent.
+// sent, or failed when the message was refused or the job's retries are spent. Files go as MMS media URLs
+// (signed afresh for every attempt) or as e-mail attachments read from file storage.
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../../db/schema.js';
 import type { JobInfo } from '../../jobs/job-queue.js';
+import type { FileStorage } from '../files/storage/storage.js';
+import type { ChannelFilesRepository } from './channel-files.repository.js';
 import type { ChannelStatusMachine, Transition } from './channel-status.js';
 import type { ChannelMessageRow, ChannelsRepository } from './channels.repository.js';
+import { AttachmentMissingError, mediaUrls, readAttachments } from './outbound-attachments.js';
+import type { OutboundMessage } from './providers/provider.js';
 import {
   AllProvidersFailedError,
   type AttemptRecord,
@@ -22,6 +27,8 @@ export interface ChannelSenderDeps {
   status: ChannelStatusMachine;
   logger: Logger;
   publicUrl: string | undefined;
+  files: ChannelFilesRepository;
+  storage: FileStorage;
 }
 
 export class ChannelSender {
@@ -47,6 +54,17 @@ export class ChannelSender {
       },
     });
     if (!sending) return;
+    let media: Pick<OutboundMessage, 'mediaUrls' | 'attachments'>;
+    try {
+      media = await this.media(row);
+    } catch (error) {
+      if (!(error instanceof AttachmentMissingError)) throw error;
+      await this.step(sending, {
+        status: 'failed',
+        error: { code: 'attachment_missing', message: error.message },
+      });
+      return;
+    }
     const attempts: AttemptRecord[] = [];
     try {
       const { provider, result } = await router.send(
@@ -57,6 +75,7 @@ export class ChannelSender {
           to: row.to_address,
           body: row.body,
           subject: row.subject,
+          ...media,
           statusCallback:
             row.channel === 'email' || !this.deps.publicUrl
               ? undefined
@@ -91,6 +110,16 @@ export class ChannelSender {
         detail: { uncertain: error.uncertain },
       });
     }
+  }
+
+  /** The files of the message: MMS media URLs, or e-mail attachments with their bytes. */
+  private async media(row: ChannelMessageRow): Promise<Pick<OutboundMessage, 'mediaUrls' | 'attachments'>> {
+    if (!row.message_id || row.channel === 'sms') return {};
+    const files = await this.deps.files.ofMessage(row.message_id);
+    if (files.length === 0) return {};
+    if (row.channel === 'mms')
+      return { mediaUrls: await mediaUrls(this.deps.storage, this.deps.publicUrl, files) };
+    return { attachments: await readAttachments(this.deps.storage, files) };
   }
 
   private async recordAttempts(id: string, attempts: AttemptRecord[]): Promise<void> {

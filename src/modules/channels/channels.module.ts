@@ -5,12 +5,15 @@ import { sql } from 'kysely';
 import type { AppContext } from '../../context.js';
 import type { ChannelKind } from '../../db/schema.js';
 import { createEventLimiter } from '../../platform/socket-rate-limits.js';
+import { ChannelFilesRepository } from './channel-files.repository.js';
 import { ChannelStatusMachine } from './channel-status.js';
 import { ChannelSender, SEND_RETRY_LIMIT } from './channels.jobs.js';
 import { ChannelsRepository } from './channels.repository.js';
 import { channelsRoutes } from './channels.routes.js';
 import { CHANNEL_SEND_QUEUE, type ChannelSendJob, ChannelsService } from './channels.service.js';
 import { InboundMedia } from './inbound-media.js';
+import { InboxMembersRepository } from './inbox-members.repository.js';
+import { InboxMembersService } from './inbox-members.service.js';
 import { ChannelMetrics, createProvider, ProviderRouter } from './providers/provider-router.js';
 import { channelWebhookRoutes } from './webhooks.routes.js';
 import { ChannelWebhooks, type InboundMediaJob, MEDIA_QUEUE } from './webhooks.service.js';
@@ -31,9 +34,12 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
   const router = new ProviderRouter(config.channels.providers.map(createProvider), metrics);
   ctx.onClose(() => router.close());
   const repo = new ChannelsRepository(ctx.db);
+  const files = new ChannelFilesRepository(ctx.db);
   const status = new ChannelStatusMachine(repo, ctx.services.messages, ctx.bus, metrics);
   const service = new ChannelsService({
     db: ctx.db,
+    files,
+    emailAttachmentsMaxBytes: config.channels.emailAttachmentsMaxBytes,
     bus: ctx.bus,
     jobs: ctx.jobs,
     repo,
@@ -49,6 +55,12 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
       keyPrefix: config.redisKeyPrefix,
     }),
   });
+  const inboxMembers = new InboxMembersService({
+    db: ctx.db,
+    bus: ctx.bus,
+    repo: new InboxMembersRepository(ctx.db),
+    conversations: ctx.services.conversations,
+  });
   const sender = new ChannelSender({
     db: ctx.db,
     repo,
@@ -56,6 +68,8 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
     status,
     logger: ctx.logger,
     publicUrl: config.channels.publicUrl,
+    files,
+    storage: ctx.services.files.deps.storage,
   });
   const webhooks = new ChannelWebhooks({
     db: ctx.db,
@@ -115,7 +129,7 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
     router,
     webhooks,
     async routes(api) {
-      await api.register(async (scope) => channelsRoutes(scope, service));
+      await api.register(async (scope) => channelsRoutes(scope, service, inboxMembers));
       await api.register(async (scope) =>
         channelWebhookRoutes(scope, {
           db: ctx.db,

@@ -130,6 +130,8 @@ export class ChannelsRepository {
       .where('participant_address', '=', participant)
       .executeTakeFirst();
     if (existing) return { thread: existing, created: false, memberIds: [] };
+    // Waits for a membership change of the inbox (FOR UPDATE) to commit, so the new thread gets its result.
+    await trx.selectFrom('channel_inboxes').select('id').where('id', '=', inbox.id).forShare().execute();
     const conversationId = newId();
     await trx
       .insertInto('conversations')

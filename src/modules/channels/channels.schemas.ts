@@ -43,6 +43,19 @@ export const CreateInboxBody = Type.Object(
 );
 export type CreateInboxInput = Static<typeof CreateInboxBody>;
 
+export const InboxParams = Type.Object(
+  { id: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+);
+export const InboxMemberParams = Type.Object(
+  { id: Type.String({ format: 'uuid' }), user_id: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+);
+export const InboxMembersBody = Type.Object(
+  { user_ids: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 500 }) },
+  { additionalProperties: false },
+);
+
 export const ChannelEventSchema = Type.Object({
   status: Type.String(),
   provider: Nullable(Type.String()),
@@ -82,7 +95,14 @@ export const SendChannelMessageBody = Type.Object(
     to: Type.String({ minLength: 1, maxLength: 254 }),
     body: Type.String({ maxLength: 12_000, description: `SMS/MMS: at most ${SMS_MAX_CHARS} characters` }),
     subject: Type.Optional(Type.String({ maxLength: SUBJECT_MAX_CHARS })),
-    attachments: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 10 })),
+    attachments: Type.Optional(
+      Type.Array(Type.String({ format: 'uuid' }), {
+        minItems: 1,
+        maxItems: 10,
+        description:
+          'Ids of your completed uploads: MMS media (an sms with files goes as mms) or e-mail attachments',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

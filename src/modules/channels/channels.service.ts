@@ -20,9 +20,18 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import type { EventLimiter } from '../../platform/socket-rate-limits.js';
 import type { AccessService } from '../access/access.service.js';
 import { appendMessage } from '../messages/append-message.js';
+import { FILE_TYPES } from '../messages/message-attachments.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { checkBody, inboxChannelOf, normaliseAddress } from './addresses.js';
+import type { ChannelFilesRepository, OutboundFileRow } from './channel-files.repository.js';
 import type { ChannelStatusMachine } from './channel-status.js';
+import {
+  channelMetadata,
+  isIdCursor,
+  isMessageCursor,
+  toChannelMessageView,
+  toInboxView,
+} from './channel-views.js';
 import type { ChannelMessageRow, ChannelsRepository, InboxRow, ThreadRow } from './channels.repository.js';
 import type {
   ChannelMessageView,
@@ -33,6 +42,7 @@ import type {
   ListExternalConversationsQuery,
   SendChannelMessageInput,
 } from './channels.schemas.js';
+import { checkOutboundFiles } from './outbound-attachments.js';
 
 export const CHANNEL_SEND_QUEUE = 'channel-send';
 export interface ChannelSendJob {
@@ -41,6 +51,9 @@ export interface ChannelSendJob {
 
 export interface ChannelsDeps {
   db: import('kysely').Kysely<DB>;
+  files: ChannelFilesRepository;
+  /** CHANNEL_EMAIL_ATTACHMENTS_MAX_BYTES */
+  emailAttachmentsMaxBytes: number;
   bus: EventBus;
   jobs: JobQueue;
   repo: ChannelsRepository;
@@ -50,70 +63,6 @@ export interface ChannelsDeps {
   sendLimiter: EventLimiter;
   /** Channels with at least one provider. */
   channels: Set<ChannelKind>;
-}
-
-type MessageCursor = { created_at: string; id: string };
-const isMessageCursor = (v: unknown): v is MessageCursor =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as MessageCursor).created_at === 'string' &&
-  typeof (v as MessageCursor).id === 'string' &&
-  !Number.isNaN(Date.parse((v as MessageCursor).created_at)) &&
-  /^[0-9a-f-]{36}$/i.test((v as MessageCursor).id);
-const isIdCursor = (v: unknown): v is { id: string } =>
-  typeof v === 'object' && v !== null && /^[0-9a-f-]{36}$/i.test(String((v as { id?: unknown }).id));
-
-export function toChannelMessageView(row: ChannelMessageRow): ChannelMessageView {
-  return {
-    id: row.id,
-    conversation_id: row.conversation_id,
-    message_id: row.message_id,
-    inbox_id: row.inbox_id,
-    direction: row.direction,
-    channel: row.channel,
-    from: row.from_address,
-    to: row.to_address,
-    subject: row.subject,
-    body: row.body,
-    segments: row.segments,
-    status: row.status,
-    provider: row.provider,
-    provider_message_id: row.provider_message_id,
-    error: row.error_code || row.error_message ? { code: row.error_code, message: row.error_message } : null,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-}
-
-function toInboxView(row: InboxRow & { member_ids: string[] }): InboxView {
-  return {
-    id: row.id,
-    channel: row.channel,
-    address: row.address,
-    name: row.name,
-    member_ids: row.member_ids,
-    created_at: row.created_at.toISOString(),
-  };
-}
-
-/** What the chat message of a channel message carries in metadata.channel. */
-export function channelMetadata(
-  row: Pick<
-    ChannelMessageRow,
-    'id' | 'direction' | 'channel' | 'from_address' | 'to_address' | 'subject' | 'status'
-  >,
-) {
-  return {
-    channel: {
-      id: row.id,
-      direction: row.direction,
-      channel: row.channel,
-      from: row.from_address,
-      to: row.to_address,
-      subject: row.subject,
-      status: row.status,
-    },
-  };
 }
 
 class DuplicateKey extends Error {}
@@ -189,23 +138,31 @@ export class ChannelsService {
     const family = inboxChannelOf(input.channel);
     const from = normaliseAddress(family, input.from, 'from');
     const to = normaliseAddress(family, input.to, 'to');
-    if (input.attachments) {
-      throw new UnprocessableError('Sending attachments is not supported yet', 'attachments_unsupported', {
-        field: 'attachments',
-      });
-    }
-    const segments = checkBody(input.channel, input.body, false);
+    const fileIds = input.attachments ?? [];
+    // Files make a text message an MMS (as Twilio does when a send carries MediaUrl).
+    const channel: ChannelKind = input.channel === 'sms' && fileIds.length > 0 ? 'mms' : input.channel;
+    const segments = checkBody(channel, input.body, fileIds.length > 0);
     if (input.subject !== undefined && input.channel !== 'email') {
       throw new ValidationError('subject is for e-mail only', { field: 'subject' });
     }
     const inbox = await this.deps.repo.inboxByAddress(family, from);
     if (!inbox || !(await this.deps.repo.isInboxMember(inbox.id, actor.userId)))
       throw new NotFoundError('Inbox');
-    if (!this.deps.channels.has(input.channel)) {
-      throw new UnprocessableError(`No provider is configured for ${input.channel}`, 'channel_unavailable', {
+    if (!this.deps.channels.has(channel)) {
+      throw new UnprocessableError(`No provider is configured for ${channel}`, 'channel_unavailable', {
         field: 'channel',
       });
     }
+    const files =
+      fileIds.length === 0
+        ? []
+        : checkOutboundFiles(
+            channel,
+            fileIds,
+            await this.deps.files.byIds(fileIds),
+            actor.userId,
+            this.deps.emailAttachmentsMaxBytes,
+          );
     if (family === 'sms' && (await this.deps.repo.isOptedOut(inbox.id, to))) {
       throw new UnprocessableError(
         `${to} has opted out of messages from ${from} (STOP)`,
@@ -222,7 +179,7 @@ export class ChannelsService {
           conversation_id: thread.conversation_id,
           inbox_id: inbox.id,
           direction: 'outbound',
-          channel: input.channel,
+          channel,
           from_address: from,
           to_address: to,
           subject: input.subject ?? null,
@@ -234,7 +191,7 @@ export class ChannelsService {
           request_hash: requestHash,
         });
         if (!row) throw new DuplicateKey();
-        const messageId = await this.queue(trx, row, actor.userId, null);
+        const messageId = await this.queue(trx, row, actor.userId, null, files);
         return {
           row: { ...row, message_id: messageId },
           messageId,
@@ -274,29 +231,44 @@ export class ChannelsService {
   }
 
   /**
-   * Inside the send transaction: the chat message (unless the member wrote it through the messages API), its
-   * `queued` event, and the durable send job. Answers the chat message id.
+   * Inside the send transaction: the chat message with its files (unless the member wrote it through the messages
+   * API), its `queued` event, and the durable send job. Answers the chat message id.
    */
   private async queue(
     trx: Transaction<DB>,
     row: ChannelMessageRow,
     senderId: string,
     chatMessageId: string | null,
+    files: readonly OutboundFileRow[],
   ): Promise<string> {
     let messageId = chatMessageId;
     if (!messageId) {
+      const type = files.length === 0 ? 'text' : files.every((f) => f.kind === 'image') ? 'image' : 'file';
       const stored = await appendMessage(trx, {
         conversation_id: row.conversation_id,
         sender_id: senderId,
-        type: 'text',
-        content: row.body.trim() === '' ? (row.subject ?? '(empty)') : row.body,
+        type,
+        content: row.body.trim() === '' ? (row.subject ?? (files.length > 0 ? null : '(empty)')) : row.body,
         metadata: channelMetadata(row),
         client_id: null,
       });
       messageId = stored.id;
+      // Locks the files and checks them again (own, ready, not being deleted), as every message with files.
+      if (files.length > 0) {
+        await this.deps.messages.attachments.required().attach(
+          trx,
+          senderId,
+          messageId,
+          type,
+          files.map((f) => f.id),
+        );
+      }
     }
     await this.deps.repo.setChatMessage(trx, row.id, messageId);
-    await this.deps.repo.addEvent(trx, row.id, 'queued', null, { by: senderId });
+    await this.deps.repo.addEvent(trx, row.id, 'queued', null, {
+      by: senderId,
+      ...(files.length > 0 ? { files: files.map((f) => f.id) } : {}),
+    });
     await this.deps.jobs.enqueue<ChannelSendJob>(trx, CHANNEL_SEND_QUEUE, { channel_message_id: row.id });
     return messageId;
   }
@@ -335,8 +307,9 @@ export class ChannelsService {
   }
 
   /**
-   * Messages-service hook, inside the send transaction: a member's new text message in an external conversation
-   * is sent to the participant on the thread's channel. A refusal (too long, opted out) rolls the send back.
+   * Messages-service hook, inside the send transaction: a member's new text or file message in an external
+   * conversation is sent to the participant on the thread's channel (files make an SMS an MMS). A refusal (too
+   * long, opted out, a file MMS or e-mail cannot carry) rolls the send back.
    */
   async onMemberMessage(trx: Transaction<DB>, messageId: string, conversationId: string): Promise<void> {
     const thread = await this.threadOf(conversationId, trx);
@@ -347,20 +320,29 @@ export class ChannelsService {
       .where('id', '=', messageId)
       .executeTakeFirstOrThrow();
     if (!message.sender_id) return;
-    if (message.type !== 'text') {
+    if (message.type !== 'text' && !FILE_TYPES.has(message.type)) {
       throw new UnprocessableError(
-        'Only text messages can be sent to an external participant',
+        'Only text and file messages can be sent to an external participant',
         'channel_unsupported',
       );
     }
     const inbox = (await this.deps.repo.inboxById(thread.inbox_id, trx)) as InboxRow;
-    const channel: ChannelKind = thread.channel === 'email' ? 'email' : 'sms';
+    // The messages API attached only the sender's own ready files (or, forwarding, files the sender can see).
+    const attached = message.type === 'text' ? [] : await this.deps.files.ofMessage(messageId, trx);
+    const channel: ChannelKind = thread.channel === 'email' ? 'email' : attached.length > 0 ? 'mms' : 'sms';
     const body = message.content ?? '';
-    const segments = checkBody(channel, body, false);
+    const segments = checkBody(channel, body, attached.length > 0);
     if (!this.deps.channels.has(channel)) {
       throw new UnprocessableError(`No provider is configured for ${channel}`, 'channel_unavailable');
     }
-    if (channel === 'sms' && (await this.deps.repo.isOptedOut(inbox.id, thread.participant_address, trx))) {
+    const files = checkOutboundFiles(
+      channel,
+      attached.map((f) => f.id),
+      attached,
+      null,
+      this.deps.emailAttachmentsMaxBytes,
+    );
+    if (channel !== 'email' && (await this.deps.repo.isOptedOut(inbox.id, thread.participant_address, trx))) {
       throw new UnprocessableError(
         `${thread.participant_address} has opted out (STOP)`,
         'recipient_opted_out',
@@ -387,7 +369,7 @@ export class ChannelsService {
       .set({ metadata: JSON.stringify(channelMetadata(row)) })
       .where('id', '=', messageId)
       .execute();
-    await this.queue(trx, row, message.sender_id, messageId);
+    await this.queue(trx, row, message.sender_id, messageId, files);
   }
 
   private async replySubject(trx: Transaction<DB>, conversationId: string): Promise<string> {

@@ -10,8 +10,8 @@ import { appendMessage } from '../messages/append-message.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import { isE164, isEmail } from './addresses.js';
 import type { ChannelStatusMachine } from './channel-status.js';
+import { channelMetadata } from './channel-views.js';
 import type { ChannelsRepository } from './channels.repository.js';
-import { channelMetadata } from './channels.service.js';
 
 export const MEDIA_QUEUE = 'channel-inbound-media';
 export interface InboundMediaJob {
