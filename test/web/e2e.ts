@@ -63,7 +63,7 @@ async function register(p: Person): Promise<void> {
   await p.page.getByLabel('Username').fill(p.username);
   await p.page.getByLabel('Password').fill(PASSWORD);
   await p.page.getByRole('button', { name: 'Create account' }).click();
-  await p.page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: WAIT });
+  await p.page.getByRole('button', { name: 'Settings' }).waitFor({ timeout: WAIT });
 }
 
 function log(page: Page): Locator {

@@ -4,9 +4,11 @@ import {
   type ConnectionState,
   type Conversation,
   type CurrentUser,
+  type components,
   createRest,
   type Message,
   type MessageSearchHit,
+  type operations,
   type PendingSend,
   TmaRealtime,
   type TmaRest,
@@ -14,6 +16,49 @@ import {
   type TokenStore,
   type User,
 } from '@tma/sdk';
+
+export type Pin = components['schemas']['Pin'];
+export type Poll = components['schemas']['Poll'];
+export type NewPoll = operations['createPoll']['requestBody']['content']['application/json'];
+export type FileKind = 'image' | 'file' | 'voice';
+
+/** A file on its way: asked for an upload URL, sent (loaded of total bytes), checked, then sent as a message. */
+export interface Upload {
+  key: string;
+  conversation_id: string;
+  name: string;
+  kind: FileKind;
+  loaded: number;
+  total: number;
+  error?: string;
+}
+
+const IMAGE_TYPES = /^image\/(jpeg|png|webp|gif|heic|heif|avif)$/;
+
+export function kindOf(contentType: string): FileKind {
+  if (IMAGE_TYPES.test(contentType)) return 'image';
+  if (contentType.startsWith('audio/')) return 'voice';
+  return 'file';
+}
+
+/** PUT with upload progress (fetch has none for request bodies). */
+function putWithProgress(
+  upload: { url: string; method: string; headers: Record<string, string> },
+  body: Blob,
+  onProgress: (loaded: number) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(upload.method, upload.url);
+    for (const [name, value] of Object.entries(upload.headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded);
+    xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(`Upload failed (${xhr.status})`)));
+    xhr.onerror = () => reject(new Error('Upload failed: no connection'));
+    xhr.send(body);
+  });
+}
+
+export type ProfileChanges = operations['updateMe']['requestBody']['content']['application/json'];
 
 const TOKENS_KEY = 'tma.tokens';
 const OUTBOX_KEY = 'tma.outbox';
@@ -25,6 +70,13 @@ export interface History {
   loading: boolean;
   loaded: boolean;
 }
+
+/** What the address bar names: `/c/{id}`, `/friends`, `/settings`, or `/`. */
+export type Route =
+  | { kind: 'chat'; id: string }
+  | { kind: 'friends' }
+  | { kind: 'settings' }
+  | { kind: 'home' };
 
 export interface Watermark {
   delivered: number;
@@ -70,6 +122,13 @@ export class Store {
   typing = new Map<string, Map<string, number>>();
   watermarks = new Map<string, Map<string, Watermark>>();
   activeId: string | null = null;
+  uploads: Upload[] = [];
+  /** Pinned messages per conversation (most recent first), loaded when a chat opens. */
+  pins = new Map<string, Pin[]>();
+  /** Polls by id, loaded when their message shows and again on poll_updated. */
+  polls = new Map<string, Poll>();
+  /** A screen shown in the main pane instead of a chat (friends, settings), or null. */
+  screen: 'friends' | 'settings' | null = null;
   private readonly listeners = new Set<() => void>();
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly fetchingUsers = new Set<string>();
@@ -123,6 +182,16 @@ export class Store {
     this.signedOut();
   }
 
+  /** PATCH /users/me; null when saved, else the reason. */
+  async updateMe(changes: ProfileChanges): Promise<string | null> {
+    const { data, error } = await this.rest.api.PATCH('/api/v1/users/me', { body: changes });
+    if (!data) return errorText(error);
+    this.me = data.data;
+    this.users.set(data.data.id, data.data);
+    this.changed();
+    return null;
+  }
+
   private savedOutbox(userId: string): PendingSend[] {
     try {
       const saved = JSON.parse(localStorage.getItem(`${OUTBOX_KEY}.${userId}`) ?? '[]') as PendingSend[];
@@ -141,6 +210,7 @@ export class Store {
     this.histories.clear();
     this.outbox = [];
     this.activeId = null;
+    this.screen = null;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.changed();
   }
@@ -195,7 +265,7 @@ export class Store {
     this.changed();
   }
 
-  private async fetchConversation(id: string): Promise<void> {
+  async fetchConversation(id: string): Promise<void> {
     if (this.fetchingConversations.has(id)) return;
     this.fetchingConversations.add(id);
     try {
@@ -293,6 +363,213 @@ export class Store {
     return data.data.id;
   }
 
+  // ---- group administration ----
+
+  private took(c: Conversation | undefined): void {
+    if (!c) return;
+    this.conversations.set(c.id, c);
+    this.fetchMembers([c]);
+    this.changed();
+  }
+
+  /** Rename or describe a group (admins); null when saved, else the reason. */
+  async updateGroup(
+    id: string,
+    changes: { name?: string; description?: string | null },
+  ): Promise<string | null> {
+    const { data, error } = await this.rest.api.PATCH('/api/v1/conversations/{id}', {
+      params: { path: { id } },
+      body: changes,
+    });
+    this.took(data?.data);
+    return data ? null : errorText(error);
+  }
+
+  async addMembers(id: string, memberIds: string[]): Promise<string | null> {
+    const { data, error } = await this.rest.api.POST('/api/v1/conversations/{id}/members', {
+      params: { path: { id } },
+      body: { member_ids: memberIds },
+    });
+    this.took(data?.data);
+    return data ? null : errorText(error);
+  }
+
+  async setRole(id: string, userId: string, role: 'admin' | 'member'): Promise<string | null> {
+    const { data, error } = await this.rest.api.PATCH('/api/v1/conversations/{id}/members/{user_id}', {
+      params: { path: { id, user_id: userId } },
+      body: { role },
+    });
+    this.took(data?.data);
+    return data ? null : errorText(error);
+  }
+
+  /** Removes a member (admins), or leaves when userId is mine. */
+  async removeMember(id: string, userId: string): Promise<string | null> {
+    const { data, error } = await this.rest.api.DELETE('/api/v1/conversations/{id}/members/{user_id}', {
+      params: { path: { id, user_id: userId } },
+    });
+    if (!data) return errorText(error);
+    if (userId === this.me?.id) this.forget(id);
+    else await this.fetchConversation(id);
+    return null;
+  }
+
+  async mute(id: string, muted: boolean): Promise<string | null> {
+    const { data, error } = await this.rest.api.PUT('/api/v1/conversations/{id}/mute', {
+      params: { path: { id } },
+      body: muted ? { forever: true } : { muted_until: null },
+    });
+    const c = this.conversations.get(id);
+    if (data && c) {
+      c.muted_until = data.data.muted_until;
+      this.changed();
+    }
+    return data ? null : errorText(error);
+  }
+
+  private forget(id: string): void {
+    this.conversations.delete(id);
+    this.histories.delete(id);
+    if (this.activeId === id) this.activeId = null;
+    this.changed();
+  }
+
+  // ---- files ----
+
+  /** Uploads one file and sends it as a message (image, voice note or file by its type), with a caption. */
+  async sendFile(conversationId: string, file: Blob, name: string, caption?: string): Promise<void> {
+    const contentType = file.type || 'application/octet-stream';
+    const kind = kindOf(contentType);
+    const u: Upload = {
+      key: crypto.randomUUID(),
+      conversation_id: conversationId,
+      name,
+      kind,
+      loaded: 0,
+      total: file.size,
+    };
+    this.uploads = [...this.uploads, u];
+    this.changed();
+    const api = this.rest.api;
+    try {
+      const ticket = await api.POST('/api/v1/files/upload-url', {
+        body: { name, size: file.size, content_type: contentType, kind },
+      });
+      if (!ticket.data) throw new Error(errorText(ticket.error));
+      const fileId = ticket.data.data.file.id;
+      await putWithProgress(ticket.data.data.upload, file, (loaded) => {
+        u.loaded = loaded;
+        this.changed();
+      });
+      const done = await api.POST('/api/v1/files/{id}/complete', {
+        params: { path: { id: fileId } },
+        body: {},
+      });
+      if (!done.data) throw new Error(errorText(done.error));
+      const sent = await api.POST('/api/v1/conversations/{id}/messages', {
+        params: { path: { id: conversationId } },
+        body: {
+          type: kind,
+          attachments: [fileId],
+          client_id: u.key,
+          ...(caption ? { content: caption } : {}),
+        },
+      });
+      if (!sent.data) throw new Error(errorText(sent.error));
+      this.upsert(sent.data.data, false);
+      this.uploads = this.uploads.filter((x) => x !== u);
+    } catch (error) {
+      u.error = error instanceof Error ? error.message : String(error);
+    }
+    this.changed();
+  }
+
+  dismissUpload(key: string): void {
+    this.uploads = this.uploads.filter((u) => u.key !== key);
+    this.changed();
+  }
+
+  // ---- pins and polls ----
+
+  async loadPins(id: string): Promise<void> {
+    const { data } = await this.rest.api.GET('/api/v1/conversations/{id}/pins', { params: { path: { id } } });
+    if (!data) return;
+    this.pins.set(id, data.data);
+    this.changed();
+  }
+
+  isPinned(m: Message): boolean {
+    return this.pins.get(m.conversation_id)?.some((p) => p.message.id === m.id) ?? false;
+  }
+
+  async pin(m: Message, pinned: boolean): Promise<string | null> {
+    const path = { params: { path: { id: m.id } } };
+    const { data, error } = pinned
+      ? await this.rest.api.PUT('/api/v1/messages/{id}/pin', path)
+      : await this.rest.api.DELETE('/api/v1/messages/{id}/pin', path);
+    if (!data) return errorText(error);
+    await this.loadPins(m.conversation_id);
+    return null;
+  }
+
+  private readonly fetchingPolls = new Set<string>();
+
+  /** The poll when known; otherwise fetches it once and answers undefined until it arrives. */
+  poll(id: string): Poll | undefined {
+    const poll = this.polls.get(id);
+    if (!poll) void this.loadPoll(id);
+    return poll;
+  }
+
+  async loadPoll(id: string): Promise<void> {
+    if (this.fetchingPolls.has(id)) return;
+    this.fetchingPolls.add(id);
+    try {
+      const { data } = await this.rest.api.GET('/api/v1/polls/{id}', { params: { path: { id } } });
+      if (data) this.tookPoll(data.data);
+    } finally {
+      this.fetchingPolls.delete(id);
+    }
+  }
+
+  private tookPoll(poll: Poll): void {
+    this.polls.set(poll.id, poll);
+    this.changed();
+  }
+
+  async createPoll(id: string, poll: NewPoll): Promise<string | null> {
+    const { data, error } = await this.rest.api.POST('/api/v1/conversations/{id}/polls', {
+      params: { path: { id } },
+      body: poll,
+    });
+    if (!data) return errorText(error);
+    this.tookPoll(data.data.poll);
+    this.upsert(data.data.message, false);
+    this.changed();
+    return null;
+  }
+
+  /** Replaces my votes (an empty choice retracts them). */
+  async vote(poll: Poll, optionIds: string[]): Promise<string | null> {
+    const path = { params: { path: { id: poll.id } } };
+    const { data, error } =
+      optionIds.length === 0
+        ? await this.rest.api.DELETE('/api/v1/polls/{id}/votes', path)
+        : await this.rest.api.POST('/api/v1/polls/{id}/votes', { ...path, body: { option_ids: optionIds } });
+    if (!data) return errorText(error);
+    this.tookPoll(data.data);
+    return null;
+  }
+
+  async closePoll(poll: Poll): Promise<string | null> {
+    const { data, error } = await this.rest.api.POST('/api/v1/polls/{id}/close', {
+      params: { path: { id: poll.id } },
+    });
+    if (!data) return errorText(error);
+    this.tookPoll(data.data);
+    return null;
+  }
+
   // ---- chat ----
 
   history(id: string): History {
@@ -304,6 +581,16 @@ export class Store {
     return h;
   }
 
+  /** Shows what a client route names: a chat, a screen, or the list alone. */
+  show(to: Route): void {
+    const screen = to.kind === 'friends' || to.kind === 'settings' ? to.kind : null;
+    if (screen !== this.screen) {
+      this.screen = screen;
+      this.changed();
+    }
+    this.open(to.kind === 'chat' ? to.id : null);
+  }
+
   open(id: string | null): void {
     const previous = this.activeId;
     if (previous === id) return;
@@ -312,6 +599,7 @@ export class Store {
     if (id) {
       void this.rt?.joinConversation(id);
       const h = this.history(id);
+      void this.loadPins(id);
       if (!h.loaded) void this.loadOlder(id).then(() => this.loadReceipts(id));
       else {
         this.markRead(id);
@@ -574,21 +862,20 @@ export class Store {
       this.users.delete(user_id);
       void this.fetchUser(user_id);
     });
-    for (const event of [
-      'conversation_updated',
-      'member_added',
-      'member_removed',
-      'member_updated',
-    ] as const) {
+    rt.on('message_pinned', ({ conversation_id }) => void this.loadPins(conversation_id));
+    rt.on('poll_updated', ({ poll_id }) => {
+      if (this.polls.has(poll_id)) void this.loadPoll(poll_id);
+    });
+    rt.on('member_removed', ({ conversation_id, user_id }) => {
+      if (user_id === this.me?.id) this.forget(conversation_id);
+      else void this.fetchConversation(conversation_id);
+    });
+    for (const event of ['conversation_updated', 'member_added', 'member_updated'] as const) {
       rt.on(event, ({ conversation_id }) => void this.fetchConversation(conversation_id));
     }
     rt.on('conversation_created', ({ conversation_id }) => void this.fetchConversation(conversation_id));
     rt.on('discovered', ({ conversation_id }) => void this.fetchConversation(conversation_id));
-    rt.on('removed', ({ conversation_id }) => {
-      this.conversations.delete(conversation_id);
-      if (this.activeId === conversation_id) this.activeId = null;
-      this.changed();
-    });
+    rt.on('removed', ({ conversation_id }) => this.forget(conversation_id));
     rt.on('reset', ({ conversation_id }) => {
       this.histories.delete(conversation_id);
       void this.fetchConversation(conversation_id);
