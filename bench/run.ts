@@ -9,6 +9,7 @@ import { buildServer, type Mode, ROOT, startBaseline, startTma, type Target } fr
 import { LoadGenerator } from './lib/workers.js';
 import { bigroom } from './scenarios/bigroom.js';
 import { calls } from './scenarios/calls.js';
+import { channels, channelsServerEnv, stopChannelSimulators } from './scenarios/channels.js';
 import { dm } from './scenarios/dm.js';
 import { fanout } from './scenarios/fanout.js';
 import { files } from './scenarios/files.js';
@@ -31,6 +32,7 @@ const SCENARIOS: Record<string, Scenario> = {
   bigroom: { run: bigroom, baseline: true },
   http: { run: (ctx) => http(ctx), baseline: false },
   files: { run: (ctx) => files(ctx), baseline: false },
+  channels: { run: (ctx) => channels(ctx), baseline: false },
   calls: { run: (ctx) => calls(ctx), baseline: false },
   // Kills and restarts the server, so it runs last.
   restart: { run: restart, baseline: false },
@@ -189,6 +191,10 @@ async function runOne(scenario: Scenario, ctx: ScenarioContext, workers: number)
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  // channels: the provider simulators must be up before the server, which reads CHANNEL_PROVIDERS at start.
+  if (options.scenarios.includes('channels') && !options.url) {
+    options.serverEnv = { ...(await channelsServerEnv()), ...options.serverEnv };
+  }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const machine = machineInfo();
   const records: RunRecord[] = [];
@@ -290,6 +296,7 @@ async function main(): Promise<void> {
   const summary = `# Bench ${stamp} (${machine.cpus} CPUs, ${machine.memory_gb} GB, Node ${machine.node}, load ${machine.load_average_at_start.join(' ')})\n\n${markdownSummary(records)}`;
   console.log(summary);
   writeText(options.resultsDir, `summary-${stamp}.md`, summary);
+  await stopChannelSimulators();
   process.exitCode = records.some((r) => r.error) ? 1 : 0;
 }
 

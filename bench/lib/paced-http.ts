@@ -9,6 +9,8 @@ export interface PacedLoadOptions {
   /** GET unless given; a body is sent as JSON with every request. */
   method?: 'GET' | 'POST';
   body?: unknown;
+  /** Request i's own headers and JSON body (e.g. an Idempotency-Key each), over `headers` and instead of `body`. */
+  requestFor?: (i: number) => { headers?: Record<string, string>; body?: unknown };
   /** Offered requests per second: request i is due at start + i / rate, whatever happened before it. */
   rate: number;
   durationS: number;
@@ -76,7 +78,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
   let sendLag = 0;
   let lastAnswer = 0;
 
-  const send = (due: number) =>
+  const send = (due: number, index: number) =>
     new Promise<void>((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
@@ -96,7 +98,22 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
         }
         resolve();
       };
-      const request = client.request(target, { agent, method: options.method ?? 'GET', headers });
+      const own = options.requestFor?.(index);
+      const ownPayload = own?.body === undefined ? payload : Buffer.from(JSON.stringify(own.body));
+      const ownHeaders = own
+        ? {
+            ...headers,
+            ...own.headers,
+            ...(ownPayload
+              ? { 'content-type': 'application/json', 'content-length': String(ownPayload.length) }
+              : {}),
+          }
+        : headers;
+      const request = client.request(target, {
+        agent,
+        method: options.method ?? 'GET',
+        headers: ownHeaders,
+      });
       timer = setTimeout(
         () => {
           finish('timeouts');
@@ -112,7 +129,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
         response.resume();
       });
       request.on('error', () => finish('errors'));
-      request.end(payload);
+      request.end(ownPayload);
     });
 
   const offered = Math.round(rate * durationS);
@@ -130,7 +147,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadFig
         const due = start + i * interval;
         figures.sent += 1;
         sendLag = Math.max(sendLag, performance.now() - due);
-        const one = send(due).then(() => {
+        const one = send(due, i).then(() => {
           pending.delete(one);
         });
         pending.add(one);
