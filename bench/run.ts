@@ -15,6 +15,7 @@ import { fanout } from './scenarios/fanout.js';
 import { files } from './scenarios/files.js';
 import { http } from './scenarios/http.js';
 import { idle } from './scenarios/idle.js';
+import { push, pushServerEnv, stopPushStandIn } from './scenarios/push.js';
 import { ramp } from './scenarios/ramp.js';
 import { restart } from './scenarios/restart.js';
 
@@ -34,6 +35,7 @@ const SCENARIOS: Record<string, Scenario> = {
   files: { run: (ctx) => files(ctx), baseline: false },
   channels: { run: (ctx) => channels(ctx), baseline: false },
   calls: { run: (ctx) => calls(ctx), baseline: false },
+  push: { run: (ctx) => push(ctx), baseline: false },
   // Kills and restarts the server, so it runs last.
   restart: { run: restart, baseline: false },
 };
@@ -213,6 +215,8 @@ async function main(): Promise<void> {
   try {
     for (const mode of options.modes) {
       const opts: Options = { ...options, mode, tag: `${options.tag}${mode[0]}` };
+      // push: the FCM stand-in must be up before the server, which reads FCM_* at start.
+      const pushEnv = options.scenarios.includes('push') && !options.url ? await pushServerEnv() : {};
       const target = await startTma({
         mode,
         instances: options.instances,
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
         databaseUrl: options.databaseUrl,
         redisUrl: options.redisUrl,
         cpuProfileDir: options.profile ? resolve(options.resultsDir, 'profiles') : undefined,
-        env: options.serverEnv,
+        env: { ...pushEnv, ...options.serverEnv },
         logFile: options.serverLog,
         serverRoot: options.serverRoot,
         entry: options.build ? 'dist' : 'tsx',
@@ -292,6 +296,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await relay?.stop();
+    await stopPushStandIn();
   }
   const summary = `# Bench ${stamp} (${machine.cpus} CPUs, ${machine.memory_gb} GB, Node ${machine.node}, load ${machine.load_average_at_start.join(' ')})\n\n${markdownSummary(records)}`;
   console.log(summary);

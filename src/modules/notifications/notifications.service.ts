@@ -302,12 +302,14 @@ export class NotificationsService {
         trx,
       );
       const byUser = new Map(kept.map((d) => [d.recipient.user_id, d.recipient]));
-      for (const row of inserted) {
+      const pushes = inserted.flatMap((row) => {
         const recipient = byUser.get(row.user_id);
-        if (!recipient?.has_devices) continue;
-        const hold = quietUntil(userSettings(recipient).notifications.quiet_hours, target.now);
-        await this.deps.push.schedule(trx, row.user_id, target.conversationId, row.id, hold);
-      }
+        if (!recipient?.has_devices) return [];
+        const holdUntil = quietUntil(userSettings(recipient).notifications.quiet_hours, target.now);
+        return [{ userId: row.user_id, notificationId: row.id, holdUntil }];
+      });
+      const deliveries = await this.deps.push.scheduleMany(trx, target.conversationId, pushes);
+      await this.deps.push.queue(trx, deliveries);
       return inserted;
     });
     this.deps.jobs.kick(PUSH_QUEUE);
