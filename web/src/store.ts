@@ -20,6 +20,13 @@ import {
 export type Pin = components['schemas']['Pin'];
 export type Poll = components['schemas']['Poll'];
 export type NewPoll = operations['createPoll']['requestBody']['content']['application/json'];
+/** Who an external conversation is with: their address and the channel (sms, mms, email) of the thread. */
+export interface ChannelInfo {
+  channel: 'sms' | 'mms' | 'email';
+  address: string;
+  inbox: string;
+}
+
 export type FileKind = 'image' | 'file' | 'voice';
 
 /** A file on its way: asked for an upload URL, sent (loaded of total bytes), checked, then sent as a message. */
@@ -123,6 +130,9 @@ export class Store {
   watermarks = new Map<string, Map<string, Watermark>>();
   activeId: string | null = null;
   uploads: Upload[] = [];
+  /** External conversations (docs/channels.md): the outside participant, by conversation id. */
+  channels = new Map<string, ChannelInfo>();
+  private loadingChannels = false;
   /** Pinned messages per conversation (most recent first), loaded when a chat opens. */
   pins = new Map<string, Pin[]>();
   /** Polls by id, loaded when their message shows and again on poll_updated. */
@@ -262,7 +272,34 @@ export class Store {
       cursor = data.pagination.next_cursor;
     }
     this.fetchMembers([...this.conversations.values()]);
+    this.loadChannels();
     this.changed();
+  }
+
+  /** Fetches the outside participants of external conversations not known yet. */
+  private loadChannels(): void {
+    const missing = [...this.conversations.values()].some(
+      (c) => c.type === 'external' && !this.channels.has(c.id),
+    );
+    if (!missing || this.loadingChannels) return;
+    this.loadingChannels = true;
+    void (async () => {
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const { data } = await this.rest.api.GET('/api/v1/channels/conversations', {
+          params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+        });
+        if (!data) break;
+        for (const x of data.data) {
+          const who = x.external_participants[0];
+          if (who) this.channels.set(x.conversation_id, { ...who, inbox: x.inbox_address });
+        }
+        if (!data.pagination.has_more || !data.pagination.next_cursor) break;
+        cursor = data.pagination.next_cursor;
+      }
+      this.loadingChannels = false;
+      this.changed();
+    })();
   }
 
   async fetchConversation(id: string): Promise<void> {
@@ -274,6 +311,7 @@ export class Store {
       this.conversations.set(id, data.data);
       this.rt?.track(id, data.data.last_seq);
       this.fetchMembers([data.data]);
+      this.loadChannels();
       this.changed();
     } finally {
       this.fetchingConversations.delete(id);
@@ -312,6 +350,7 @@ export class Store {
 
   title(c: Conversation): string {
     if (c.type === 'dm') return this.userName(this.peerOf(c));
+    if (c.type === 'external') return c.name ?? this.channels.get(c.id)?.address ?? 'Outside contact';
     return c.name ?? c.members.map((m) => this.userName(m.user_id)).join(', ');
   }
 

@@ -25,13 +25,8 @@ export function AttachButtons({ id, onPoll }: { id: string; onPoll: () => void }
         aria-label="Files to send"
         onChange={(e) => send((e.currentTarget as HTMLInputElement).files)}
       />
-      <button
-        type="button"
-        aria-label="Attach files"
-        title="Attach files"
-        onClick={() => input.current?.click()}
-      >
-        📎
+      <button type="button" title="Attach files" onClick={() => input.current?.click()}>
+        Attach<span class="visually-hidden"> files</span>
       </button>
       {canRecord() && <VoiceRecorder id={id} />}
       <button type="button" title="New poll" onClick={onPoll}>

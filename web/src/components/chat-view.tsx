@@ -3,6 +3,7 @@
 import type { Message } from '@tma/sdk';
 import { useRef, useState } from 'preact/hooks';
 import { BackButton } from './back-button.tsx';
+import { ChannelBadge } from './channel-badge.tsx';
 import { Composer } from './composer.tsx';
 import { GroupInfo } from './group-info.tsx';
 import { type LogHandle, MessageLog } from './message-log.tsx';
@@ -25,18 +26,24 @@ export function ChatView({ id }: { id: string }) {
   const group = c.type === 'group';
   const canPin = !group || c.my_role === 'admin';
   const pins = s.pins.get(id) ?? [];
+  const channel = c.type === 'external' ? s.channels.get(id) : undefined;
   return (
     <section class="chat" aria-label={`Chat with ${s.title(c)}`}>
       <header class="bar">
         <BackButton />
         <div class="grow">
-          <h2>{s.title(c)}</h2>
+          <h2>
+            {s.title(c)}
+            <ChannelBadge id={id} />
+          </h2>
           <p class="muted small" aria-live="polite">
             {typing.length > 0
               ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`
               : peer
                 ? presenceText(s.online.get(peer) === true, s.lastSeen.get(peer))
-                : `${c.members.length} members`}
+                : channel
+                  ? `Outside contact, through ${channel.inbox}`
+                  : `${c.members.length} members`}
           </p>
         </div>
         <button

@@ -2,6 +2,7 @@
 import type { Conversation, MessageSearchHit } from '@tma/sdk';
 import { useEffect, useState } from 'preact/hooks';
 import type { Store } from '../store.ts';
+import { ChannelBadge } from './channel-badge.tsx';
 import { systemText } from './message-item.tsx';
 import { navigate, useStore } from './util.ts';
 
@@ -65,6 +66,7 @@ export function ConversationList({ onNew }: { onNew: () => void }) {
                   <span class="title">
                     {title}
                     {peer && <span class="visually-hidden">{online ? ' (online)' : ' (offline)'}</span>}
+                    <ChannelBadge id={c.id} />
                   </span>
                   <span class="preview">{preview(s, c)}</span>
                 </span>
