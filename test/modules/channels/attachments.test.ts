@@ -83,6 +83,9 @@ describe('POST /channels/messages with attachments: MMS', () => {
       sha256: sha(image),
     });
     expect(sim.errorCode).toBeUndefined();
+    const expires = Number(new URL(sim.mediaUrls[0] as string).searchParams.get('expires'));
+    expect(expires - Date.now() / 1000).toBeGreaterThan(800);
+    expect(expires - Date.now() / 1000).toBeLessThanOrEqual(900);
     // The member sees an image message carrying the file.
     const chat = await rig.app.inject({
       method: 'GET',
@@ -125,6 +128,29 @@ describe('POST /channels/messages with attachments: MMS', () => {
       .where('id', '=', sent.message_id as string)
       .executeTakeFirstOrThrow();
     expect(chat).toEqual({ type: 'file', content: null });
+  });
+
+  it('the provider cannot fetch a file gone from storage: the simulator fails the MMS with 11200', async () => {
+    const file = await uploadImage();
+    const row = await rig.app.tma.db
+      .selectFrom('files')
+      .select('storage_key')
+      .where('id', '=', file.id)
+      .executeTakeFirstOrThrow();
+    await rig.app.tma.services.files.deps.storage.delete([row.storage_key]);
+    const res = await send(rig.app, rig.agent, 'mms-gone', {
+      channel: 'mms',
+      from: TEAM_NUMBER,
+      to: '+15552220004',
+      body: 'gone',
+      attachments: [file.id],
+    });
+    expect(res.statusCode).toBe(202);
+    const sent = await waitForStatus(rig.app, res.json().data.id, ['sent']);
+    const sim = await simMessage(sent.provider_message_id as string);
+    expect(sim.media[0]?.status).toBe(404);
+    expect(sim.errorCode).toBe('11200');
+    expect(sim.status).toBe('failed');
   });
 
   it('refuses a type MMS cannot carry (422) and more than 5 MB together (413), storing nothing', async () => {
