@@ -156,6 +156,31 @@ describe('POST /channels/inboxes/{id}/members', () => {
     await removeMember(rig.admin, rig.smsInboxId, newcomer.user.id);
   });
 
+  it('threads created while members are added still get every member', async () => {
+    const late = await createUser(rig.app);
+    const smsUrl = `${rig.publicUrl}/api/v1/webhooks/twilio/sms`;
+    const customers = Array.from({ length: 6 }, (_, i) => `+1555444050${i}`);
+    const [added, ...inbound] = await Promise.all([
+      addMembers(rig.admin, rig.smsInboxId, { user_ids: [late.user.id] }),
+      ...customers.map((from) => rig.simA.sendInboundSms(smsUrl, { from, to: TEAM_NUMBER, body: 'hi' })),
+    ]);
+    expect(added?.statusCode, added?.body).toBe(200);
+    for (const res of inbound) expect((res as { status: number }).status).toBe(200);
+    const threads = await rig.app.tma.db
+      .selectFrom('external_conversations')
+      .select('conversation_id')
+      .where('inbox_id', '=', rig.smsInboxId)
+      .execute();
+    for (const { conversation_id: id } of threads) {
+      expect((await membership(id, late.user.id))?.left_at, id).toBeNull();
+      expect((await membership(id, rig.agent.user.id))?.left_at, id).toBeNull();
+    }
+    expect((await removeMember(rig.admin, rig.smsInboxId, late.user.id)).statusCode).toBe(204);
+    for (const { conversation_id: id } of threads) {
+      expect((await membership(id, late.user.id))?.left_at, id).not.toBeNull();
+    }
+  });
+
   it('answers 403 to non-admins before validating, 401 without a token, 404 for an unknown inbox', async () => {
     const refused = await addMembers(rig.agent, rig.smsInboxId, { user_ids: [rig.outsider.user.id] });
     expect(refused.statusCode).toBe(403);
