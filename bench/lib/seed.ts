@@ -1,4 +1,6 @@
-// Seeds bench users and conversations through the public API (register, login, create conversation).
+// Seeds bench users and conversations through the public API (register, login, create conversation), with the
+// typed SDK client (sdk/); `api` stays for the scenarios' untyped one-off requests.
+import { createRest, memoryTokenStore, type RestClient, type TokenPair } from '../../sdk/src/index.js';
 
 export interface BenchUser {
   id: string;
@@ -64,13 +66,30 @@ export async function seedUsers(
 ): Promise<BenchUser[]> {
   const names = Array.from({ length: count }, (_, i) => `b${tag}_${i}`.slice(0, 32));
   return pool(names, concurrency, async (username) => {
-    await api(base, 'POST', '/auth/register', { username, password: PASSWORD });
-    const login = await api<{ access_token: string; user: { id: string } }>(base, 'POST', '/auth/login', {
-      username,
-      password: PASSWORD,
-    });
+    const { api } = createRest({ baseUrl: base, tokens: memoryTokenStore() });
+    const registered = await api.POST('/api/v1/auth/register', { body: { username, password: PASSWORD } });
+    ok(registered, 'POST /auth/register');
+    const login = ok(
+      await api.POST('/api/v1/auth/login', { body: { username, password: PASSWORD } }),
+      'POST /auth/login',
+    );
     return { id: login.user.id, username, token: login.access_token };
   });
+}
+
+/** The typed SDK client of a seeded user. */
+function sdkFor(base: string, user: BenchUser): RestClient {
+  return createRest({
+    baseUrl: base,
+    tokens: memoryTokenStore({ access_token: user.token, refresh_token: '' } as TokenPair),
+  }).api;
+}
+
+/** The `data` of an SDK answer; throws with the server's error code otherwise. */
+function ok<T>(answer: { data?: { data: T }; error?: unknown; response: Response }, what: string): T {
+  if (answer.data) return answer.data.data;
+  const code = (answer.error as { error?: { code?: string } } | undefined)?.error?.code ?? '';
+  throw new Error(`${what}: ${answer.response.status} ${code}`.trim());
 }
 
 /** Creates a group owned by `owner` with `members` (the owner included); adds members beyond 1,000 in batches. */
@@ -80,41 +99,34 @@ export async function createGroup(
   members: BenchUser[],
   name: string,
 ): Promise<BenchConversation> {
+  const api = sdkFor(base, owner);
   const others = members.filter((m) => m.id !== owner.id).map((m) => m.id);
-  const first = others.slice(0, 999);
-  const conversation = await api<{ id: string; last_seq: number }>(
-    base,
-    'POST',
-    '/conversations',
-    { type: 'group', name, member_ids: first },
-    owner.token,
+  const conversation = ok(
+    await api.POST('/api/v1/conversations', {
+      body: { type: 'group', name, member_ids: others.slice(0, 999) },
+    }),
+    'POST /conversations',
   );
   for (let i = 999; i < others.length; i += 1000) {
-    await api(
-      base,
-      'POST',
-      `/conversations/${conversation.id}/members`,
-      { member_ids: others.slice(i, i + 1000) },
-      owner.token,
+    ok(
+      await api.POST('/api/v1/conversations/{id}/members', {
+        params: { path: { id: conversation.id } },
+        body: { member_ids: others.slice(i, i + 1000) },
+      }),
+      'POST /conversations/{id}/members',
     );
   }
-  const fresh = await api<{ last_seq: number }>(
-    base,
-    'GET',
-    `/conversations/${conversation.id}`,
-    undefined,
-    owner.token,
+  const fresh = ok(
+    await api.GET('/api/v1/conversations/{id}', { params: { path: { id: conversation.id } } }),
+    'GET /conversations/{id}',
   );
   return { id: conversation.id, memberIds: members.map((m) => m.id), lastSeq: fresh.last_seq };
 }
 
 export async function createDm(base: string, a: BenchUser, b: BenchUser): Promise<BenchConversation> {
-  const conversation = await api<{ id: string; last_seq: number }>(
-    base,
-    'POST',
-    '/conversations',
-    { type: 'dm', member_ids: [b.id] },
-    a.token,
+  const conversation = ok(
+    await sdkFor(base, a).POST('/api/v1/conversations', { body: { type: 'dm', member_ids: [b.id] } }),
+    'POST /conversations',
   );
   return { id: conversation.id, memberIds: [a.id, b.id], lastSeq: conversation.last_seq };
 }
