@@ -14,7 +14,8 @@ const SCREENSHOTS = resolve(import.meta.dirname, '../../docs/screenshots');
 const PASSWORD = 'Quiet-Harbor-Lantern-42';
 const WAIT = 15_000;
 
-export function launchBrowser(): Promise<Browser> {
+/** Chromium, headless; `extraArgs` add flags (the call test's fake microphone and camera). */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -26,6 +27,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

@@ -34,10 +34,10 @@ export class WebTest {
   browser!: Browser;
   private readonly screens: Screen[] = [];
 
-  async start(env: Record<string, string> = {}): Promise<void> {
+  async start(env: Record<string, string> = {}, browserArgs: string[] = []): Promise<void> {
     this.app = await buildTestApp(env);
     this.url = await this.app.listen({ host: '127.0.0.1', port: 0 });
-    this.browser = await launchBrowser();
+    this.browser = await launchBrowser(browserArgs);
   }
 
   async stop(): Promise<void> {

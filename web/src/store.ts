@@ -16,6 +16,7 @@ import {
   type TokenStore,
   type User,
 } from '@tma/sdk';
+import { Calls } from './calls.ts';
 
 export type Pin = components['schemas']['Pin'];
 export type Poll = components['schemas']['Poll'];
@@ -118,6 +119,7 @@ export class Store {
   booting = true;
   readonly rest: TmaRest;
   rt: TmaRealtime | null = null;
+  calls: Calls | null = null;
   connection: ConnectionState = 'closed';
   conversations = new Map<string, Conversation>();
   users = new Map<string, User>();
@@ -215,6 +217,8 @@ export class Store {
     if (this.me) localStorage.removeItem(`${OUTBOX_KEY}.${this.me.id}`);
     this.rt?.close();
     this.rt = null;
+    this.calls?.close();
+    this.calls = null;
     this.me = null;
     this.conversations.clear();
     this.histories.clear();
@@ -254,6 +258,12 @@ export class Store {
       });
     }
     rt.connect();
+    this.calls = new Calls(
+      () => this.me?.id,
+      () => this.rest.tokens.get()?.access_token,
+      () => this.changed(),
+    );
+    this.calls.connect();
     if (typeof navigator !== 'undefined' && !navigator.onLine) rt.offline();
     this.changed();
   }

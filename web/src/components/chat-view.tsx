@@ -3,6 +3,7 @@
 import type { Message } from '@tma/sdk';
 import { useRef, useState } from 'preact/hooks';
 import { BackButton } from './back-button.tsx';
+import { CallButtons } from './call-ui.tsx';
 import { ChannelBadge } from './channel-badge.tsx';
 import { Composer } from './composer.tsx';
 import { GroupInfo } from './group-info.tsx';
@@ -46,6 +47,7 @@ export function ChatView({ id }: { id: string }) {
                   : `${c.members.length} members`}
           </p>
         </div>
+        {c.type !== 'external' && <CallButtons id={id} />}
         <button
           type="button"
           aria-expanded={panel === 'pins'}

@@ -1,5 +1,6 @@
 // The signed-in layout: the sidebar (who you are, the connection, the list) and the main pane.
 import { useState } from 'preact/hooks';
+import { CallLayer } from './call-ui.tsx';
 import { ChatView } from './chat-view.tsx';
 import { ConversationList } from './conversation-list.tsx';
 import { FriendsScreen } from './friends-screen.tsx';
@@ -19,46 +20,49 @@ export function Shell() {
   const s = useStore();
   const [newChat, setNewChat] = useState(false);
   return (
-    <div class={`shell ${s.activeId || s.screen ? 'has-chat' : ''}`}>
-      <aside class="sidebar" aria-label="Conversations">
-        <header class="bar">
-          <strong class="me" title={s.me?.username}>
-            {s.userName(s.me?.id)}
-          </strong>
-          <span class={`conn conn-${s.connection}`} role="status" aria-live="polite">
-            {STATE_TEXT[s.connection]}
-          </span>
-          <nav class="nav" aria-label="Sections">
-            <button
-              type="button"
-              aria-current={s.screen === 'friends' ? 'page' : undefined}
-              onClick={() => show({ kind: 'friends' })}
-            >
-              Friends
-            </button>
-            <button
-              type="button"
-              aria-current={s.screen === 'settings' ? 'page' : undefined}
-              onClick={() => show({ kind: 'settings' })}
-            >
-              Settings
-            </button>
-          </nav>
-        </header>
-        <ConversationList onNew={() => setNewChat(true)} />
-      </aside>
-      <main class="main">
-        {s.screen === 'friends' ? (
-          <FriendsScreen />
-        ) : s.screen === 'settings' ? (
-          <SettingsScreen key={s.me?.id} />
-        ) : s.activeId ? (
-          <ChatView id={s.activeId} key={s.activeId} />
-        ) : (
-          <Empty />
-        )}
-      </main>
-      {newChat && <NewChatDialog onClose={() => setNewChat(false)} />}
+    <div class="frame">
+      <CallLayer />
+      <div class={`shell ${s.activeId || s.screen ? 'has-chat' : ''}`}>
+        <aside class="sidebar" aria-label="Conversations">
+          <header class="bar">
+            <strong class="me" title={s.me?.username}>
+              {s.userName(s.me?.id)}
+            </strong>
+            <span class={`conn conn-${s.connection}`} role="status" aria-live="polite">
+              {STATE_TEXT[s.connection]}
+            </span>
+            <nav class="nav" aria-label="Sections">
+              <button
+                type="button"
+                aria-current={s.screen === 'friends' ? 'page' : undefined}
+                onClick={() => show({ kind: 'friends' })}
+              >
+                Friends
+              </button>
+              <button
+                type="button"
+                aria-current={s.screen === 'settings' ? 'page' : undefined}
+                onClick={() => show({ kind: 'settings' })}
+              >
+                Settings
+              </button>
+            </nav>
+          </header>
+          <ConversationList onNew={() => setNewChat(true)} />
+        </aside>
+        <main class="main">
+          {s.screen === 'friends' ? (
+            <FriendsScreen />
+          ) : s.screen === 'settings' ? (
+            <SettingsScreen key={s.me?.id} />
+          ) : s.activeId ? (
+            <ChatView id={s.activeId} key={s.activeId} />
+          ) : (
+            <Empty />
+          )}
+        </main>
+        {newChat && <NewChatDialog onClose={() => setNewChat(false)} />}
+      </div>
     </div>
   );
 }

@@ -1,0 +1,115 @@
+// Calls on screen: the call buttons of a chat header, the incoming-call dialog (Accept / Decline), and the call bar
+// (status, mute, hang up) with the other people's audio and video.
+import { useEffect, useRef } from 'preact/hooks';
+import { endText } from '../calls.ts';
+import { store } from '../store.ts';
+import { useStore } from './util.ts';
+
+export function CallButtons({ id }: { id: string }) {
+  const s = useStore();
+  const busy = s.calls?.state && s.calls.state.phase !== 'ended';
+  if (!s.calls) return null;
+  return (
+    <>
+      <button type="button" disabled={!!busy} onClick={() => void s.calls?.start(id, 'audio')}>
+        Call<span class="visually-hidden"> (audio)</span>
+      </button>
+      <button type="button" disabled={!!busy} onClick={() => void s.calls?.start(id, 'video')}>
+        Video<span class="visually-hidden"> call</span>
+      </button>
+    </>
+  );
+}
+
+function Media({ stream, video, muted }: { stream: MediaStream; video: boolean; muted?: boolean }) {
+  const ref = useRef<HTMLMediaElement>(null);
+  useEffect(() => {
+    if (ref.current && ref.current.srcObject !== stream) ref.current.srcObject = stream;
+  }, [stream]);
+  return video ? (
+    <video
+      ref={ref as { current: HTMLVideoElement | null }}
+      autoPlay
+      playsInline
+      muted={muted}
+      class="call-video"
+    />
+  ) : (
+    <audio ref={ref as { current: HTMLAudioElement | null }} autoPlay muted={muted} />
+  );
+}
+
+export function CallLayer() {
+  const s = useStore();
+  const state = s.calls?.state;
+  if (!state || !s.calls) return null;
+  const calls = s.calls;
+  const c = s.conversations.get(state.call.conversation_id);
+  const where = c ? s.title(c) : 'Call';
+  const kind = state.call.media === 'video' ? 'video' : 'audio';
+  if (state.phase === 'incoming')
+    return (
+      <div class="backdrop">
+        <div class="card dialog" role="alertdialog" aria-modal="true" aria-labelledby="incoming-title">
+          <h2 id="incoming-title">
+            Incoming {kind} call from {store.userName(state.from)}
+          </h2>
+          {c?.type === 'group' && <p class="muted">in {where}</p>}
+          <div class="row">
+            <button type="button" class="danger" onClick={() => void calls.decline()}>
+              Decline
+            </button>
+            <button type="button" class="primary" onClick={() => void calls.accept()}>
+              Accept
+            </button>
+          </div>
+        </div>
+      </div>
+    );
+  const connected = [...state.links.values()].some((l) => l === 'connected');
+  const status =
+    state.phase === 'calling'
+      ? 'Calling…'
+      : state.phase === 'active'
+        ? connected
+          ? 'Connected'
+          : 'Connecting…'
+        : (state.error ?? endText(state.endReason));
+  return (
+    <section class="call-bar" aria-label="Call">
+      <div class="grow">
+        <strong>
+          {kind === 'video' ? 'Video call' : 'Call'} · {where}
+        </strong>
+        <p class="small" role="status">
+          {status}
+        </p>
+      </div>
+      <div class="call-media">
+        {state.local && kind === 'video' && state.phase !== 'ended' && (
+          <Media stream={state.local} video muted />
+        )}
+        {[...state.remote.entries()].map(([user, stream]) => (
+          <Media key={user} stream={stream} video={kind === 'video'} />
+        ))}
+      </div>
+      {state.phase === 'ended' ? (
+        <button type="button" onClick={() => calls.dismiss()}>
+          Close<span class="visually-hidden"> call</span>
+        </button>
+      ) : (
+        <>
+          {state.local && (
+            <button type="button" aria-pressed={state.muted} onClick={() => calls.toggleMute()}>
+              {state.muted ? 'Unmute' : 'Mute'}
+              <span class="visually-hidden"> microphone</span>
+            </button>
+          )}
+          <button type="button" class="danger" onClick={() => void calls.hangUp()}>
+            Hang up
+          </button>
+        </>
+      )}
+    </section>
+  );
+}
