@@ -77,12 +77,14 @@ export class WebTest {
   async open(
     who: Person,
     path = '/',
-    options: { width?: number; height?: number; dark?: boolean } = {},
+    options: { width?: number; height?: number; dark?: boolean; init?: string; permissions?: string[] } = {},
   ): Promise<Screen> {
     const context = await this.browser.newContext({
       viewport: { width: options.width ?? 1100, height: options.height ?? 720 },
       colorScheme: options.dark ? 'dark' : 'light',
+      permissions: options.permissions ?? [],
     });
+    if (options.init) await context.addInitScript(options.init);
     const page = await context.newPage();
     const screen: Screen = { context, page, errors: [], external: [] };
     page.on('pageerror', (error) => screen.errors.push(error.message));
@@ -94,7 +96,7 @@ export class WebTest {
     await page.goto(`${this.url}/favicon.ico`);
     await page.evaluate(`localStorage.setItem('tma.tokens', ${JSON.stringify(JSON.stringify(who.tokens))})`);
     await page.goto(`${this.url}${path}`);
-    await page.getByRole('button', { name: 'Settings' }).waitFor({ timeout: WAIT });
+    await page.getByRole('button', { name: 'Settings', exact: true }).waitFor({ timeout: WAIT });
     this.screens.push(screen);
     return screen;
   }

@@ -3,6 +3,7 @@ import type { CurrentUser } from '@tma/sdk';
 import { useState } from 'preact/hooks';
 import { store } from '../store.ts';
 import { BackButton } from './back-button.tsx';
+import { PushToggle } from './push-toggle.tsx';
 import { useStore } from './util.ts';
 
 type Settings = CurrentUser['settings'];
@@ -141,6 +142,7 @@ export function SettingsScreen() {
 
         <fieldset>
           <legend>Notifications</legend>
+          <PushToggle />
           {NOTIFICATION_OPTIONS.map(([key, label]) => (
             <label class="check" key={key}>
               <input
