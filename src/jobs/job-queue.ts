@@ -26,6 +26,8 @@ export interface QueueDefinition {
   retryDelaySeconds?: number;
   /** A job running longer is failed (and retried); default 60 s. */
   expireInSeconds?: number;
+  /** Jobs of this queue run at once on one instance (default 1): for handlers that mostly wait on the network. */
+  concurrency?: number;
 }
 
 export interface EnqueueOptions {
@@ -53,7 +55,7 @@ export interface ScheduleInfo {
 interface Registration {
   definition: QueueDefinition;
   handler: JobHandler<never>;
-  workerId?: string;
+  workerIds: string[];
 }
 
 export class JobQueue {
@@ -91,7 +93,7 @@ export class JobQueue {
     definition: QueueDefinition = {},
   ): Promise<void> {
     if (this.queues.has(name)) throw new Error(`job queue ${name} is already defined`);
-    const registration: Registration = { definition, handler: handler as JobHandler<never> };
+    const registration: Registration = { definition, handler: handler as JobHandler<never>, workerIds: [] };
     this.queues.set(name, registration);
     if (this.state === 'started') await this.activate(name, registration);
   }
@@ -173,8 +175,8 @@ export class JobQueue {
 
   /** Wakes this instance's idle worker of a queue. */
   kick(name: string): void {
-    const workerId = this.queues.get(name)?.workerId;
-    if (workerId && this.state === 'started') this.boss.notifyWorker(workerId);
+    if (this.state !== 'started') return;
+    for (const id of this.queues.get(name)?.workerIds ?? []) this.boss.notifyWorker(id);
   }
 
   /** Jobs of a queue not yet finished (created, retry or active). */
@@ -201,18 +203,29 @@ export class JobQueue {
       expireInSeconds: definition.expireInSeconds ?? 60,
     });
     if (!this.options.workers) return;
-    registration.workerId = await this.boss.work<object>(
-      name,
-      { pollingIntervalSeconds: this.options.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
-      (jobs) => {
-        const run = this.runBatch(name, registration, jobs);
-        this.running.add(run);
-        return run.finally(() => this.running.delete(run));
-      },
-    );
+    const workers = Math.max(1, definition.concurrency ?? 1);
+    for (let i = 0; i < workers; i++) {
+      // The worker may fetch before work() answers with its id: the drain reads it from here.
+      const worker = { id: '' };
+      worker.id = await this.boss.work<object>(
+        name,
+        { pollingIntervalSeconds: this.options.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
+        (jobs) => {
+          const run = this.runBatch(name, registration, worker, jobs);
+          this.running.add(run);
+          return run.finally(() => this.running.delete(run));
+        },
+      );
+      registration.workerIds.push(worker.id);
+    }
   }
 
-  private async runBatch(name: string, registration: Registration, jobs: PgBoss.JobWithMetadata<object>[]) {
+  private async runBatch(
+    name: string,
+    registration: Registration,
+    worker: { id: string },
+    jobs: PgBoss.JobWithMetadata<object>[],
+  ) {
     const handler = registration.handler as JobHandler<object>;
     const logger = this.options.logger;
     // A job fetched while the queue was stopping is not started: it fails now and is retried later.
@@ -234,7 +247,7 @@ export class JobQueue {
     } finally {
       // A backlog drains at once: pg-boss would otherwise wait a whole poll interval after every job.
       // The fetch that finds the queue empty ends the run, and the worker sleeps until a poll or a kick.
-      if (registration.workerId && this.state === 'started') this.boss.notifyWorker(registration.workerId);
+      if (worker.id && this.state === 'started') this.boss.notifyWorker(worker.id);
     }
   }
 }

@@ -192,3 +192,38 @@ describe('JobQueue shutdown', () => {
     }
   });
 });
+
+describe('JobQueue concurrency', () => {
+  it('runs up to `concurrency` jobs of a queue at once on one instance', async () => {
+    const wide = await buildTestApp({ JOB_POLL_INTERVAL_MS: '500' });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let running = 0;
+    let most = 0;
+    const done: string[] = [];
+    try {
+      await wide.tma.jobs.define<{ key: string }>(
+        'test-wide',
+        async (data) => {
+          running++;
+          most = Math.max(most, running);
+          await released;
+          running--;
+          done.push(data.key);
+        },
+        { concurrency: 3 },
+      );
+      for (const key of ['w1', 'w2', 'w3', 'w4']) await wide.tma.jobs.send('test-wide', { key });
+      await until(() => most === 3);
+      expect(done).toEqual([]);
+      release();
+      await until(() => done.length === 4);
+      expect(most).toBe(3);
+    } finally {
+      release();
+      await wide.close();
+    }
+  });
+});

@@ -81,6 +81,7 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
     status,
   });
 
+  const CHANNEL_SEND_CONCURRENCY = 8;
   await ctx.jobs.define<ChannelSendJob>(
     CHANNEL_SEND_QUEUE,
     (data, job) => sender.process(data.channel_message_id, job),
@@ -88,6 +89,9 @@ export async function registerChannels(ctx: AppContext): Promise<ChannelsModule>
       retryLimit: SEND_RETRY_LIMIT,
       retryDelaySeconds: 5,
       expireInSeconds: 300,
+      // A send mostly waits on the provider: several at once per instance (messages of one thread may then
+      // reach the provider out of order, as carriers deliver them anyway).
+      concurrency: CHANNEL_SEND_CONCURRENCY,
     },
   );
   const media = new InboundMedia({

@@ -95,7 +95,11 @@ export async function registerNotifications(app: FastifyInstance, ctx: AppContex
   app.decorate('digests', digest);
 
   // Pushes retry themselves (at most 3 tries, Retry-After): pg-boss only re-runs a job that crashed mid-way.
-  await ctx.jobs.define<PushJob>(PUSH_QUEUE, (job) => push.send(job), { retryLimit: 0, expireInSeconds: 60 });
+  await ctx.jobs.define<PushJob>(PUSH_QUEUE, (job) => push.send(job), {
+    retryLimit: 0,
+    expireInSeconds: 60,
+    concurrency: 4,
+  });
   await ctx.jobs.define<FlushJob>(FLUSH_QUEUE, (job) => push.flush(job), {
     retryLimit: 3,
     retryDelaySeconds: 2,
