@@ -26,7 +26,10 @@ export interface QueueDefinition {
   retryDelaySeconds?: number;
   /** A job running longer is failed (and retried); default 60 s. */
   expireInSeconds?: number;
-  /** Jobs of this queue run at once on one instance (default 1): for handlers that mostly wait on the network. */
+  /**
+   * Jobs of this queue run at once on one instance (default 1; at most 2 on PGlite): for handlers that mostly
+   * wait on the network.
+   */
   concurrency?: number;
 }
 
@@ -203,7 +206,9 @@ export class JobQueue {
       expireInSeconds: definition.expireInSeconds ?? 60,
     });
     if (!this.options.workers) return;
-    const workers = Math.max(1, definition.concurrency ?? 1);
+    // PGlite is one connection: handlers beyond two only queue on it, ahead of the API's own statements.
+    const cap = this.options.kind === 'pglite' ? 2 : Number.POSITIVE_INFINITY;
+    const workers = Math.max(1, Math.min(definition.concurrency ?? 1, cap));
     for (let i = 0; i < workers; i++) {
       // The worker may fetch before work() answers with its id: the drain reads it from here.
       const worker = { id: '' };
