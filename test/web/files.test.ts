@@ -59,7 +59,7 @@ describe.runIf(haveChromium || process.env.CI)('file uploads', () => {
     const img = log.getByRole('img', { name: 'noise.png' });
     await img.waitFor({ timeout: WAIT });
     // The thumbnail replaces the original once made (message_updated).
-    await log.locator('img.thumbnail[alt="noise.png"]').waitFor({ timeout: 30_000 });
+    await log.locator('img.thumbnail[alt="noise.png"]').waitFor({ timeout: 60_000 });
     const loaded = await img.evaluate((el) => {
       const image = el as unknown as { complete: boolean; naturalWidth: number };
       return image.complete && image.naturalWidth > 0;

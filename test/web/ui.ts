@@ -96,7 +96,7 @@ export class WebTest {
     await page.goto(`${this.url}/favicon.ico`);
     await page.evaluate(`localStorage.setItem('tma.tokens', ${JSON.stringify(JSON.stringify(who.tokens))})`);
     await page.goto(`${this.url}${path}`);
-    await page.getByRole('button', { name: 'Settings', exact: true }).waitFor({ timeout: WAIT });
+    await page.locator('.frame').waitFor({ timeout: WAIT }); // signed in: the shell is up
     this.screens.push(screen);
     return screen;
   }

@@ -60,7 +60,11 @@ export function MessageLog({
   const [start, end] = bounds(h.items, slice);
   const visible = h.items.slice(start, end);
   const following = slice.bottom === null;
-  const pending = following ? s.outbox.filter((p) => p.conversation_id === id) : [];
+  // A send stored but still in the outbox for a moment shows once: as the stored message.
+  const stored = new Set(h.items.slice(-50).map((m) => m.client_id));
+  const pending = following
+    ? s.outbox.filter((p) => p.conversation_id === id && !stored.has(p.client_id))
+    : [];
   const uploads = following ? s.uploads.filter((u) => u.conversation_id === id) : [];
 
   /** The first message at least partly on screen, and how far its top is from the top of the view. */
