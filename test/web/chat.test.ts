@@ -13,9 +13,10 @@ describe.runIf(haveChromium || process.env.CI)('the web client in a browser', ()
     app = await buildTestApp();
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   }, 120_000);
+  // The close drains sockets and waits for running jobs, each within SHUTDOWN_TIMEOUT_MS: slow on a loaded box.
   afterAll(async () => {
     await app?.close();
-  });
+  }, 120_000);
 
   it('serves the client at / with its caching and CSP, and falls back to it for client routes', async () => {
     const index = await fetch(`${url}/`);
