@@ -41,6 +41,8 @@ export function endText(reason: string | undefined): string {
 
 export class Calls {
   state: CallState | null = null;
+  /** Calls still ringing or going on, by conversation (heard of on /calls or looked up): a group's "Join". */
+  ongoing = new Map<string, CallView>();
   private socket: Socket | null = null;
   private peers = new Map<string, RTCPeerConnection>();
   private waiting = new Map<string, RTCIceCandidateInit[]>();
@@ -68,6 +70,7 @@ export class Calls {
         void this.request('call_join', { call_id: this.state.call.id });
     });
     socket.on('call_ringing', ({ call, from_user_id }: { call: CallView; from_user_id: string }) => {
+      this.noteCall(call);
       if (this.state && this.state.phase !== 'ended') return; // busy with another: the server times it out
       this.set({ call, phase: 'incoming', from: from_user_id, ...this.fresh() });
     });
@@ -76,31 +79,38 @@ export class Calls {
         this.finish(call, 'answered elsewhere');
     });
     socket.on('call_accepted', ({ call, user_id }: { call: CallView; user_id: string }) => {
+      this.noteCall(call);
       if (this.state?.call.id !== call.id) return;
       this.state.call = call;
+      // Someone else answered while this device still rings (a group call): keep ringing.
+      if (this.state.phase === 'incoming') return this.changed();
       this.state.phase = 'active';
       void this.offer(user_id);
       this.changed();
     });
     socket.on('call_participant_joined', ({ call, user_id }: { call: CallView; user_id: string }) => {
+      this.noteCall(call);
       if (this.state?.call.id !== call.id) return;
       this.state.call = call;
       if (this.state.phase === 'active' && !this.peers.has(user_id)) void this.offer(user_id);
       this.changed();
     });
     socket.on('call_participant_left', ({ call, user_id }: { call: CallView; user_id: string }) => {
+      this.noteCall(call);
       if (this.state?.call.id !== call.id) return;
       this.state.call = call;
       this.drop(user_id);
       this.changed();
     });
     socket.on('call_declined', ({ call }: { call: CallView }) => {
+      this.noteCall(call);
       if (this.state?.call.id === call.id) {
         this.state.call = call;
         this.changed();
       }
     });
     socket.on('call_ended', ({ call, reason }: { call: CallView; reason: string }) => {
+      this.noteCall(call);
       if (this.state?.call.id === call.id) this.finish(call, reason);
     });
     socket.on('call_signal', (p: { call_id: string; from_user_id: string; signal: Signal }) => {
@@ -135,6 +145,45 @@ export class Calls {
     }
     this.iceServers = ack.data.ice_servers;
     this.set({ call: ack.data.call, phase: 'calling', ...this.fresh(), local });
+  }
+
+  /** Keeps `ongoing` up to date with a call's latest view. */
+  noteCall(call: CallView): void {
+    const live = call.status === 'ringing' || call.status === 'active';
+    if (live) this.ongoing.set(call.conversation_id, call);
+    else if (this.ongoing.get(call.conversation_id)?.id === call.id)
+      this.ongoing.delete(call.conversation_id);
+    this.changed();
+  }
+
+  /** A call going on here that I am not in (declined, missed, or another device answered): join it. */
+  joinable(conversationId: string): CallView | undefined {
+    const call = this.ongoing.get(conversationId);
+    if (!call || (this.state && this.state.phase !== 'ended')) return undefined;
+    return call;
+  }
+
+  async join(conversationId: string): Promise<void> {
+    const call = this.joinable(conversationId);
+    if (!call) return;
+    const local = await this.media(call.media);
+    const ack = await this.request<{ call: CallView; ice_servers: RTCIceServer[] }>('call_join', {
+      call_id: call.id,
+    });
+    if (!ack.ok) {
+      for (const t of local?.getTracks() ?? []) t.stop();
+      if (ack.error.code === 'call_ended') this.ongoing.delete(conversationId);
+      this.set({
+        call,
+        phase: 'ended',
+        ...this.fresh(),
+        error: ack.error.message,
+        endReason: ack.error.code,
+      });
+      return;
+    }
+    this.iceServers = ack.data.ice_servers;
+    this.set({ call: ack.data.call, phase: 'active', ...this.fresh(), local });
   }
 
   async accept(): Promise<void> {

@@ -483,6 +483,17 @@ export class Store {
     this.changed();
   }
 
+  // ---- calls ----
+
+  /** Notes a call still ringing or going on in this conversation (GET /calls, newest first). */
+  async checkCall(conversationId: string): Promise<void> {
+    const { data } = await this.rest.api.GET('/api/v1/calls', {
+      params: { query: { conversation_id: conversationId, limit: 1 } },
+    });
+    const call = data?.data[0];
+    if (call && (call.status === 'ringing' || call.status === 'active')) this.calls?.noteCall(call);
+  }
+
   // ---- files ----
 
   /** Uploads one file and sends it as a message (image, voice note or file by its type), with a caption. */

@@ -5,10 +5,21 @@ import { endText } from '../calls.ts';
 import { store } from '../store.ts';
 import { useStore } from './util.ts';
 
-export function CallButtons({ id }: { id: string }) {
+export function CallButtons({ id, group }: { id: string; group: boolean }) {
   const s = useStore();
+  // A group call started while this page was closed: look it up once, so it can be joined.
+  useEffect(() => {
+    if (group) void store.checkCall(id);
+  }, [id, group]);
   const busy = s.calls?.state && s.calls.state.phase !== 'ended';
   if (!s.calls) return null;
+  const joinable = s.calls.joinable(id);
+  if (joinable)
+    return (
+      <button type="button" class="primary" onClick={() => void s.calls?.join(id)}>
+        Join {joinable.media === 'video' ? 'video ' : ''}call
+      </button>
+    );
   return (
     <>
       <button type="button" disabled={!!busy} onClick={() => void s.calls?.start(id, 'audio')}>

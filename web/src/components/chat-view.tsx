@@ -47,7 +47,7 @@ export function ChatView({ id }: { id: string }) {
                   : `${c.members.length} members`}
           </p>
         </div>
-        {c.type !== 'external' && <CallButtons id={id} />}
+        {c.type !== 'external' && <CallButtons id={id} group={group} />}
         <button
           type="button"
           aria-expanded={panel === 'pins'}
