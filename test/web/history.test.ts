@@ -39,10 +39,11 @@ describe.runIf(haveChromium || process.env.CI)('a long history', () => {
   beforeAll(() => t.start(), 120_000);
   afterAll(() => t.stop());
 
-  it('renders a window, pages older messages in on scroll up without a jump, and jumps back to the latest', async () => {
+  it('renders a window, pages older messages in on scroll up without a jump, jumps to the latest and to a search hit', async () => {
     const [alice, bob] = await Promise.all([t.person('alice'), t.person('bob')]);
     const id = await conversation(alice, [bob]);
-    for (let i = 1; i <= TOTAL; i++) await say(i % 3 ? bob : alice, id, `message ${i}`);
+    for (let i = 1; i <= TOTAL; i++)
+      await say(i % 3 ? bob : alice, id, i === 42 ? 'message 42 pineapple' : `message ${i}`);
     const { page } = await t.open(alice, `/c/${id}`);
     const log = page.getByRole('log', { name: 'Messages' });
     await log.getByText(`message ${TOTAL}`, { exact: true }).waitFor({ timeout: WAIT });
@@ -84,6 +85,29 @@ describe.runIf(haveChromium || process.env.CI)('a long history', () => {
     const last = await log.getByText('a new one', { exact: true }).boundingBox();
     const box = await log.boundingBox();
     expect(last!.y + last!.height).toBeLessThanOrEqual(box!.y + box!.height + 1);
+
+    // A search hit far back in the history, from a fresh page: the chat pages back to that message and shows it.
+    const fresh = await t.open(alice, '/');
+    await fresh.page.getByRole('searchbox', { name: 'Search conversations' }).fill('pineapple');
+    await fresh.page
+      .getByRole('region', { name: 'Messages found' })
+      .getByRole('button')
+      .first()
+      .click({ timeout: WAIT });
+    const freshLog = fresh.page.getByRole('log', { name: 'Messages' });
+    const hit = freshLog.getByText('message 42 pineapple', { exact: true });
+    await hit.waitFor({ timeout: WAIT });
+    await expect
+      .poll(
+        async () => {
+          const at = await hit.boundingBox();
+          const view = await freshLog.boundingBox();
+          return Boolean(at && view && at.y >= view.y && at.y + at.height <= view.y + view.height);
+        },
+        { timeout: WAIT },
+      )
+      .toBe(true);
+    expect(await rendered(fresh.page)).toBeLessThanOrEqual(MOST_RENDERED);
     t.expectClean();
   }, 180_000);
 });

@@ -132,6 +132,8 @@ export class Store {
   watermarks = new Map<string, Map<string, Watermark>>();
   activeId: string | null = null;
   uploads: Upload[] = [];
+  /** A message to bring into view when its conversation's history shows it (a search hit). */
+  focus: { conversationId: string; messageId: string } | null = null;
   /** External conversations (docs/channels.md): the outside participant, by conversation id. */
   channels = new Map<string, ChannelInfo>();
   private loadingChannels = false;
@@ -480,6 +482,11 @@ export class Store {
     this.conversations.delete(id);
     this.histories.delete(id);
     if (this.activeId === id) this.activeId = null;
+    this.changed();
+  }
+
+  focusMessage(conversationId: string, messageId: string): void {
+    this.focus = { conversationId, messageId };
     this.changed();
   }
 

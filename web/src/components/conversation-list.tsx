@@ -95,7 +95,10 @@ export function ConversationList({ onNew }: { onNew: () => void }) {
                   <button
                     type="button"
                     class="conversation"
-                    onClick={() => navigate(hit.message.conversation_id)}
+                    onClick={() => {
+                      s.focusMessage(hit.message.conversation_id, hit.message.id);
+                      navigate(hit.message.conversation_id);
+                    }}
                   >
                     <span class="summary">
                       <span class="title">

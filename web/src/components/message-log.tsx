@@ -2,7 +2,7 @@
 // near an edge moves the window (and pages older history in from the server at the top); the message at the top
 // of the view keeps its place on screen whenever the window or the history changes, so nothing jumps.
 import type { Message } from '@tma/sdk';
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { History } from '../store.ts';
 import { store } from '../store.ts';
 import { MessageItem } from './message-item.tsx';
@@ -142,6 +142,14 @@ export function MessageLog({
       return true;
     },
   };
+
+  // A message asked for (a search hit): show it once loaded, paging back until it is.
+  const wanted = s.focus?.conversationId === id ? s.focus.messageId : null;
+  useEffect(() => {
+    if (!wanted || !h.loaded) return;
+    if (handle.current?.reveal(wanted) || !h.hasMore) s.focus = null;
+    else if (!h.loading) void s.loadOlder(id);
+  }, [wanted, h.items.length, h.loaded, h.loading]);
 
   const onScroll = () => {
     const el = log.current;
