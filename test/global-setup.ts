@@ -57,7 +57,7 @@ export default async function setup(project: TestProject) {
   } else {
     console.log(
       '[tests] embedded PGlite. Left out of this pass (they need TEST_DATABASE_URL and TEST_REDIS_URL): ' +
-        'test/**/*.pg.test.ts (two instances, Redis loss), Redis presence, shared-Redis identity, advisory-lock ' +
+        'test/**/*.pg.test.ts: two instances, Redis loss, Redis presence, shared-Redis identity, advisory-lock ' +
         'sync, the job queue across instances, startup with DATABASE_URL',
     );
   }

@@ -1,10 +1,9 @@
+// `npm start` and the migrations CLI as real processes on the embedded database (PGlite).
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/migrator.js';
-import { adminUrl, databaseUrl } from '../helpers/databases.js';
 import { runScript, startServer } from '../helpers/processes.js';
 
 /** The newest migration: `down` reverts it and `up` applies it again. */
@@ -94,53 +93,3 @@ describe('migrations CLI on PGlite', () => {
     expect(bad.stderr).toContain('usage');
   }, 180_000);
 });
-
-const base = process.env.TEST_DATABASE_URL;
-
-// PostgreSQL only: runs when TEST_DATABASE_URL is set (CI always sets it); the embedded pass reports it skipped.
-describe.runIf(Boolean(base))(
-  'with DATABASE_URL (needs PostgreSQL: TEST_DATABASE_URL)',
-  () => {
-    const name = `tma_start_${process.pid}_${Date.now().toString(36)}`;
-    const url = base ? databaseUrl(base, name) : '';
-    const env = {
-      DATABASE_URL: url,
-      JWT_SECRET: 'z'.repeat(40),
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'tma-pg-')),
-    };
-
-    afterAll(async () => {
-      const admin = new pg.Client({ connectionString: adminUrl(base as string) });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    });
-
-    it('migrates a fresh database, serves, round-trips migrations', async () => {
-      const admin = new pg.Client({ connectionString: adminUrl(base as string) });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-
-      const server = await startServer(env);
-      try {
-        expect(server.output()).toContain('migration applied: 0001_initial');
-        await expectServes(server.baseUrl);
-        // No lock file with PostgreSQL: several instances may share the database.
-        const second = await startServer(env);
-        await expectServes(second.baseUrl);
-        expect(await second.stop()).toBe(0);
-      } finally {
-        expect(await server.stop()).toBe(0);
-      }
-
-      const down = await runScript('src/db/migrate.ts', ['down'], env);
-      expect(down.stdout).toContain(`reverted ${NEWEST}`);
-      const status = await runScript('src/db/migrate.ts', ['status'], env);
-      expect(status.stdout).toMatch(new RegExp(`pending\\s+${NEWEST}`));
-      const up = await runScript('src/db/migrate.ts', ['up'], env);
-      expect(up.stdout).toContain(`applied ${NEWEST}`);
-    });
-  },
-  180_000,
-);

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/identity/access-tokens.js';
 import { revokedSessionKey, userStateKey } from '../../src/identity/revocation.js';
 import { deactivateUser } from '../../src/identity/user-access.js';
-import { buildTestApp, sharedBackends, usingRedis } from '../helpers/app.js';
+import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { closeAllSockets, refusal } from '../helpers/sockets.js';
 
@@ -118,34 +118,6 @@ describe('per-user rate limit after authentication', () => {
     expect(limited.json().error.code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await get(bob.headers)).statusCode).toBe(200);
-  });
-});
-
-describe.runIf(usingRedis)('per-IP rate limit across instances (Redis)', () => {
-  let a: FastifyInstance;
-  let b: FastifyInstance;
-  beforeAll(async () => {
-    const backends = await sharedBackends();
-    a = await buildTestApp({ RATE_LIMIT_GLOBAL_PER_MINUTE: '6' }, backends);
-    b = await buildTestApp({ RATE_LIMIT_GLOBAL_PER_MINUTE: '6' }, backends);
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-  });
-
-  it('shares one budget per IP between instances, under the key prefix', async () => {
-    const remoteAddress = '192.0.2.44';
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      const app = i % 2 === 0 ? a : b;
-      statuses.push(
-        (await app.inject({ method: 'GET', url: '/api/v1/conversations', remoteAddress })).statusCode,
-      );
-    }
-    expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429, 429]);
-    const keys = await a.tma.redis?.keys(`${a.tma.config.redisKeyPrefix}rl-ip*`);
-    expect(keys?.length).toBeGreaterThan(0);
   });
 });
 

@@ -1,8 +1,6 @@
-// Background TMS sync: imports and updates users from `GET /users?updated_since=`, one instance at a time.
+// Background TMS sync: imports and updates users from `GET /users?updated_since=`; overlapping calls share one pass.
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usingPostgres } from '../helpers/app.js';
 import { clockPast } from '../helpers/clock.js';
 import { buildTmsApp, startTestTms, type TmsSimulator, tmsHeaders, tmsIdentity } from '../helpers/tms.js';
 
@@ -69,20 +67,4 @@ describe('TMS sync', () => {
     expect(a).toBe(b);
     expect(sim.calls.get('GET /users')).toBe(calls + 1);
   });
-
-  it.runIf(usingPostgres)(
-    'skips the pass while another instance holds the advisory lock (needs PostgreSQL: TEST_DATABASE_URL)',
-    async () => {
-      const other = new pg.Client({ connectionString: app.tma.config.databaseUrl });
-      await other.connect();
-      try {
-        await other.query('SELECT pg_advisory_lock(72010002)');
-        expect(await tmsIdentity(app).sync.runOnce()).toEqual({ ran: false, applied: 0 });
-        await other.query('SELECT pg_advisory_unlock(72010002)');
-        expect((await tmsIdentity(app).sync.runOnce()).ran).toBe(true);
-      } finally {
-        await other.end();
-      }
-    },
-  );
 });

@@ -1,8 +1,8 @@
-// The durable job queue: transactional enqueue, workers, retries, restart without loss.
+// The durable job queue on one instance: transactional enqueue, workers, retries, backlog, shutdown, concurrency.
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTestApp, sharedBackends, usingPostgres } from '../helpers/app.js';
+import { buildTestApp, usingPostgres } from '../helpers/app.js';
 
 let app: FastifyInstance;
 const seen: string[] = [];
@@ -99,35 +99,6 @@ describe('JobQueue', () => {
       await enqueuer.close();
     }
     expect(done).toEqual([]);
-  });
-});
-
-// Two instances on one database: PostgreSQL only (an in-memory PGlite dies with its app).
-describe.runIf(usingPostgres)('JobQueue across instances (needs PostgreSQL: TEST_DATABASE_URL)', () => {
-  it('a job enqueued by an instance that then stops is run by the next instance', async () => {
-    const backends = await sharedBackends();
-    const first = await buildTestApp({ JOB_WORKERS: 'false' }, backends);
-    try {
-      await first.tma.jobs.define<{ key: string }>('test-handover', async () => {
-        throw new Error('the first instance has no workers');
-      });
-      await first.tma.db.transaction().execute(async (trx) => {
-        await first.tma.jobs.enqueue(trx, 'test-handover', { key: 'handed-over' });
-      });
-    } finally {
-      await first.close();
-    }
-    const second = await buildTestApp({ JOB_POLL_INTERVAL_MS: '500' }, backends);
-    const done: string[] = [];
-    try {
-      await second.tma.jobs.define<{ key: string }>('test-handover', async (data) => {
-        done.push(data.key);
-      });
-      await until(() => done.includes('handed-over'));
-      expect(done).toEqual(['handed-over']);
-    } finally {
-      await second.close();
-    }
   });
 });
 

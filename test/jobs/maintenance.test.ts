@@ -1,11 +1,10 @@
-// Periodic maintenance as pg-boss schedules: each task is registered with its cron and does its work when its
-// job runs; the schedules live in the database, so instances sharing it share them (one job per period).
+// Periodic maintenance as pg-boss schedules: each task is registered with its cron and does its work when its job runs.
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../src/db/ids.js';
 import { cronEvery, EXPIRED_SESSION_GRACE_MS, MAINTENANCE_QUEUES } from '../../src/jobs/maintenance.js';
-import { buildTestApp, sharedBackends, usingPostgres } from '../helpers/app.js';
+import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { buildTmsApp, startTestTms, type TmsSimulator } from '../helpers/tms.js';
 
@@ -158,32 +157,5 @@ describe('maintenance (TMS mode)', () => {
     const ids = ['tms-u-1', 'tms-u-2', 'tms-u-3', 'tms-u-4'];
     await runNow(app, MAINTENANCE_QUEUES.tmsSync);
     expect((await repo.findByTmsIds(ids)).length).toBe(4);
-  });
-});
-
-describe.runIf(usingPostgres)('maintenance across instances (PostgreSQL)', () => {
-  it('keeps one schedule per task for every instance sharing the database', async () => {
-    const shared = await sharedBackends();
-    const a = await buildTestApp({}, shared);
-    const b = await buildTestApp({}, shared);
-    try {
-      const { rows } = await sql<{ name: string; n: number }>`
-        SELECT name, count(*)::int AS n FROM pgboss.schedule GROUP BY name ORDER BY name`.execute(a.tma.db);
-      // Every module's schedules (maintenance, file and call sweeps, notification sweeps, webhook logs):
-      // registered by both instances, stored once each.
-      expect(rows.map((r) => r.name)).toEqual(
-        expect.arrayContaining([
-          MAINTENANCE_QUEUES.expiredSessions,
-          MAINTENANCE_QUEUES.pruneEvents,
-          'file-sweep',
-        ]),
-      );
-      expect(rows.filter((r) => r.n !== 1)).toEqual([]);
-      const byName = (list: Array<{ name: string; cron: string }>) =>
-        [...list].sort((x, y) => x.name.localeCompare(y.name));
-      expect(byName(await b.tma.jobs.schedules())).toEqual(byName(await a.tma.jobs.schedules()));
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
   });
 });
