@@ -57,12 +57,26 @@ export async function createContext(config: Config, options: CreateContextOption
   const { logger } = options;
   const closers: Array<() => Promise<void> | void> = [];
   const onClose = (fn: () => Promise<void> | void) => void closers.push(fn);
+  // Each resource gets the shutdown timeout (and 5 s more) to close; one that hangs (a database pool waiting for
+  // a connection that is never given back) is left behind with a warning rather than holding the whole close.
+  const closeWithin = Math.max(1000, config.shutdownTimeoutMs) + 5000;
   const close = async () => {
     for (const fn of closers.splice(0).reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), closeWithin);
+      });
       try {
-        await fn();
+        const outcome = await Promise.race([Promise.resolve().then(fn), late]);
+        if (outcome === 'late')
+          logger.warn(
+            { closer: fn.name || fn.toString().slice(0, 60), ms: closeWithin },
+            'still closing; going on',
+          );
       } catch (err) {
         logger.warn({ err }, 'error while closing');
+      } finally {
+        clearTimeout(timer);
       }
     }
   };

@@ -129,3 +129,22 @@ describe('global rate limit', () => {
     }
   });
 });
+
+describe('closing the app', () => {
+  it('goes on past a resource that never finishes closing, after the shutdown timeout and 5 s', async () => {
+    const app = await buildTestApp({ SHUTDOWN_TIMEOUT_MS: '1000' });
+    const closed: string[] = [];
+    // Registered last, so it closes first: everything registered before it must still be released.
+    app.tma.onClose(() => new Promise<void>(() => undefined));
+    app.tma.onClose(() => {
+      closed.push('after the hanging one');
+    });
+    const started = Date.now();
+    await app.close();
+    const took = Date.now() - started;
+    expect(closed).toEqual(['after the hanging one']);
+    expect(took).toBeGreaterThanOrEqual(5500);
+    // The database (registered first, closed last) was closed too.
+    await expect(sql`SELECT 1`.execute(app.tma.db)).rejects.toThrow();
+  }, 60_000);
+});
