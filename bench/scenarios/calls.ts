@@ -1,6 +1,6 @@
 // calls: N concurrent 1:1 calls set up and torn down over /calls (start -> ringing -> accept -> signals -> end),
-// in rounds (the starts of a round spread over `spread` ms, or a burst with 0); call_start -> call_ringing
-// latency (target p99 < 50 ms) and signals relayed per second.
+// in rounds (the starts of a round spread over `spread` ms, or a burst with 0; every call of a round set up before
+// its signalling starts); call_start -> call_ringing latency (target p99 < 50 ms) and signals relayed per second.
 import { io, type Socket } from 'socket.io-client';
 import type { ScenarioContext, ScenarioResult } from '../lib/context.js';
 import { ServerMeter } from '../lib/context.js';
@@ -57,6 +57,13 @@ export async function calls(ctx: ScenarioContext): Promise<ScenarioResult> {
   await meter.reset();
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {
+    // Every call of the round is set up before any signalling starts: ringing is timed against the starts and
+    // accepts of the other calls, not behind thousands of signals.
+    let ready = 0;
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
     const timings = await Promise.all(
       dms.map(async (dm, i) => {
         if (spreadMs > 0) await new Promise((r) => setTimeout(r, (i * spreadMs) / pairs));
@@ -74,6 +81,8 @@ export async function calls(ctx: ScenarioContext): Promise<ScenarioResult> {
         await acked(callee, 'call_accept', { call_id: callId });
         await accepted;
         setup.record((performance.now() - t0) * 1000);
+        if (++ready === pairs) openGate();
+        await gate;
         // Trickle ICE both ways: every signal acked by the server and received by the peer.
         const s0 = performance.now();
         const inbound = (socket: Socket) =>
