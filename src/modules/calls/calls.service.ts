@@ -40,7 +40,7 @@ import {
   type IceServers,
   MAX_SIGNAL_BYTES,
 } from './calls.schemas.js';
-import { callMessageText, callView } from './calls.views.js';
+import { callMessageText, callView, ringingCall } from './calls.views.js';
 import { iceServersFor } from './ice-servers.js';
 
 export const RING_TIMEOUT_QUEUE = 'calls-ring-timeout';
@@ -111,43 +111,15 @@ export class CallsService {
     if (members.length === 0) throw new UnprocessableError('Nobody else is here to call', 'no_one_to_call');
     if (checks.peer) throw new ConflictError('The person you are calling is in another call', 'busy');
     const callId = newId();
-    const now = new Date();
-    const call: CallWithType = {
+    const { call, parts } = ringingCall({
       id: callId,
-      conversation_id: conversationId,
-      conversation_type: membership.conversation.type,
-      initiator_id: actor.userId,
-      message_id: null,
+      conversationId,
+      conversationType: membership.conversation.type,
+      initiatorId: actor.userId,
       media: input.media,
-      status: 'ringing',
-      started_at: now,
-      answered_at: null,
-      ended_at: null,
-      end_reason: null,
-    };
-    // Listed in the order the repository reads them back (invited together, so by user id).
-    const parts: ParticipantRow[] = [
-      {
-        call_id: callId,
-        user_id: actor.userId,
-        status: 'joined' as const,
-        invited_at: now,
-        joined_at: now,
-        left_at: null,
-        last_seen_at: now,
-        device_id: device,
-      },
-      ...members.map((userId) => ({
-        call_id: callId,
-        user_id: userId,
-        status: 'invited' as const,
-        invited_at: now,
-        joined_at: null,
-        left_at: null,
-        last_seen_at: null,
-        device_id: null,
-      })),
-    ].sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
+      device,
+      invited: members,
+    });
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         await this.repo.insert(
@@ -156,17 +128,9 @@ export class CallsService {
             conversation_id: conversationId,
             initiator_id: actor.userId,
             media: input.media,
-            started_at: now,
+            started_at: call.started_at,
           },
-          parts.map(({ call_id, user_id, status, invited_at, joined_at, last_seen_at, device_id }) => ({
-            call_id,
-            user_id,
-            status,
-            invited_at,
-            joined_at,
-            last_seen_at,
-            device_id,
-          })),
+          parts.map(({ left_at: _left, ...row }) => row),
           trx,
         );
         await this.deps.jobs.enqueue(

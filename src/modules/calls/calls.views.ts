@@ -53,3 +53,46 @@ export function callView(call: CallWithType, parts: ParticipantRow[]): CallView 
     })),
   };
 }
+
+/**
+ * A call as `call_start` writes it: ringing, the initiator joined on `device`, everyone else invited. The rows are
+ * listed in the order the repository reads them back (invited together, so by user id): the view needs no reload.
+ */
+export function ringingCall(input: {
+  id: string;
+  conversationId: string;
+  conversationType: string;
+  initiatorId: string;
+  media: 'audio' | 'video';
+  device: string | null;
+  invited: readonly string[];
+}): { call: CallWithType; parts: ParticipantRow[] } {
+  const now = new Date();
+  const call: CallWithType = {
+    id: input.id,
+    conversation_id: input.conversationId,
+    conversation_type: input.conversationType,
+    initiator_id: input.initiatorId,
+    message_id: null,
+    media: input.media,
+    status: 'ringing',
+    started_at: now,
+    answered_at: null,
+    ended_at: null,
+    end_reason: null,
+  };
+  const row = (userId: string, joined: boolean): ParticipantRow => ({
+    call_id: input.id,
+    user_id: userId,
+    status: joined ? 'joined' : 'invited',
+    invited_at: now,
+    joined_at: joined ? now : null,
+    left_at: null,
+    last_seen_at: joined ? now : null,
+    device_id: joined ? input.device : null,
+  });
+  const parts = [row(input.initiatorId, true), ...input.invited.map((id) => row(id, false))].sort((a, b) =>
+    a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0,
+  );
+  return { call, parts };
+}
