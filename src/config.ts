@@ -21,6 +21,8 @@ export interface TmsConfig {
   syncIntervalSeconds: number;
   /** Minimum gap between JWKS refetches triggered by an unknown `kid`. */
   jwksCooldownMs: number;
+  /** The TMS page that signs people in and sends them back to the web client with tokens (docs/identity.md). */
+  loginUrl?: string | undefined;
 }
 
 export interface S3Config {
@@ -333,6 +335,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       cacheTtlSeconds: r.int('TMS_CACHE_TTL_SECONDS', 600, 1),
       syncIntervalSeconds: r.int('TMS_SYNC_INTERVAL_SECONDS', 600, 5),
       jwksCooldownMs: r.int('TMS_JWKS_COOLDOWN_MS', 10_000, 0, 600_000),
+      loginUrl: r.url('TMS_LOGIN_URL', ['http:', 'https:']),
     };
   }
 

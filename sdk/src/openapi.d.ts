@@ -42,6 +42,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a client signs in here: local accounts or the TMS token hand-off
+         * @description Public, for sign-in screens. In TMS mode a client sends the person to tms_login_url with return_to and state; TMS sends them back with the tokens in the address fragment (docs/identity.md, "Web sign-in through TMS").
+         */
+        get: operations["getAuthConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/register": {
         parameters: {
             query?: never;
@@ -1578,6 +1598,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AuthConfig: {
+            /** @description local: register and log in here; tms: TMS signs people in and hands its token over */
+            mode: "local" | "tms";
+            /** @description Local mode: who may create an account (always closed in TMS mode) */
+            registration: "open" | "invite" | "closed";
+            /**
+             * Format: uri
+             * @description TMS mode: the TMS sign-in page (TMS_LOGIN_URL) a client sends people to with return_to and state; null when unset or in local mode
+             */
+            tms_login_url: string | null;
+        };
         /** @description The caller: their user view plus email and settings */
         CurrentUser: {
             /** Format: uuid */
@@ -2300,6 +2331,33 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getAuthConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["AuthConfig"];
+                        /** @enum {object|null} */
+                        error: never | null;
+                    };
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     register: {
         parameters: {
             query?: never;
@@ -2557,6 +2615,7 @@ export interface operations {
             content: {
                 "application/json": {
                     display_name?: string | null;
+                    /** @description An http(s) URL, or /api/v1/files/{id}/content naming your own completed image upload */
                     avatar_url?: string | null;
                     position?: string | null;
                     privacy?: {

@@ -4,7 +4,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Envelope, errors, ok } from '../http/envelope.js';
 import { SelfView } from '../modules/users/users.schemas.js';
 import { actorOf, bearerToken } from './actor.js';
-import { LoginBody, LogoutBody, LogoutResult, RefreshBody, RegisterBody, TokenPair } from './auth.schemas.js';
+import {
+  AuthConfig,
+  LoginBody,
+  LogoutBody,
+  LogoutResult,
+  RefreshBody,
+  RegisterBody,
+  TokenPair,
+} from './auth.schemas.js';
 import type { AuthService, ClientMeta } from './auth.service.js';
 
 const meta = (request: FastifyRequest): ClientMeta => ({
@@ -15,6 +23,23 @@ const meta = (request: FastifyRequest): ClientMeta => ({
 export async function authRoutes(app: FastifyInstance, options: { service: AuthService }): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const { service } = options;
+
+  api.get(
+    '/auth/config',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['auth'],
+        operationId: 'getAuthConfig',
+        summary: 'How a client signs in here: local accounts or the TMS token hand-off',
+        description:
+          'Public, for sign-in screens. In TMS mode a client sends the person to tms_login_url with return_to and state; TMS sends them back with the tokens in the address fragment (docs/identity.md, "Web sign-in through TMS").',
+        security: [],
+        response: { 200: Envelope(AuthConfig) },
+      },
+    },
+    async () => ok(service.config()),
+  );
 
   api.post(
     '/auth/register',

@@ -64,3 +64,20 @@ export const LogoutResult = Type.Object(
   { $id: 'LogoutResult' },
 );
 export type LogoutResult = Static<typeof LogoutResult>;
+
+export const AuthConfig = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('local'), Type.Literal('tms')], {
+      description: 'local: register and log in here; tms: TMS signs people in and hands its token over',
+    }),
+    registration: Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')], {
+      description: 'Local mode: who may create an account (always closed in TMS mode)',
+    }),
+    tms_login_url: Type.Union([Type.String({ format: 'uri' }), Type.Null()], {
+      description:
+        'TMS mode: the TMS sign-in page (TMS_LOGIN_URL) a client sends people to with return_to and state; null when unset or in local mode',
+    }),
+  },
+  { $id: 'AuthConfig' },
+);
+export type AuthConfig = Static<typeof AuthConfig>;

@@ -2,7 +2,7 @@
 
 import type { SelfView } from '../modules/users/users.schemas.js';
 import type { Actor } from './actor.js';
-import type { LoginBody, LogoutResult, RegisterBody, TokenPair } from './auth.schemas.js';
+import type { AuthConfig, LoginBody, LogoutResult, RegisterBody, TokenPair } from './auth.schemas.js';
 
 export interface ClientMeta {
   ip: string;
@@ -10,6 +10,8 @@ export interface ClientMeta {
 }
 
 export interface AuthService {
+  /** How clients sign in here (public): GET /auth/config. */
+  config(): AuthConfig;
   register(input: RegisterBody, meta: ClientMeta): Promise<SelfView>;
   login(input: LoginBody, meta: ClientMeta): Promise<TokenPair>;
   refresh(refreshToken: string, meta: ClientMeta): Promise<TokenPair>;

@@ -16,7 +16,7 @@ import { InvitesRepository } from '../modules/admin/invites.js';
 import { type SelfView, toSelfView } from '../modules/users/users.schemas.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { Actor } from './actor.js';
-import type { LoginBody, LogoutResult, RegisterBody, TokenPair } from './auth.schemas.js';
+import type { AuthConfig, LoginBody, LogoutResult, RegisterBody, TokenPair } from './auth.schemas.js';
 import type { AuthService, ClientMeta } from './auth.service.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import { burnPasswordCheck, hashPassword, passwordWeakness, verifyPassword } from './passwords.js';
@@ -37,6 +37,10 @@ export class LocalAuthService implements AuthService {
     private readonly limiter: AuthLimiter,
   ) {
     this.sessions = new SessionsRepository(ctx.db);
+  }
+
+  config(): AuthConfig {
+    return { mode: 'local', registration: this.ctx.config.registration, tms_login_url: null };
   }
 
   private get users() {

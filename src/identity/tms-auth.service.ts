@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import { type SelfView, toSelfView } from '../modules/users/users.schemas.js';
 import type { Actor } from './actor.js';
-import type { LogoutResult, TokenPair } from './auth.schemas.js';
+import type { AuthConfig, LogoutResult, TokenPair } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 import { markSessionRevoked } from './revocation.js';
 import { RevokedSessionsRepository } from './revoked-sessions.repository.js';
@@ -22,6 +22,10 @@ export class TmsAuthService implements AuthService {
     private readonly client: TmsClient,
     private readonly authenticator: TmsAuthenticator,
   ) {}
+
+  config(): AuthConfig {
+    return { mode: 'tms', registration: 'closed', tms_login_url: this.ctx.config.tms?.loginUrl ?? null };
+  }
 
   async register(): Promise<SelfView> {
     throw localDisabled();

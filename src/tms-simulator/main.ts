@@ -28,7 +28,8 @@ ${users}
 
 Run TMA against it:
   AUTH_MODE=tms TMS_API_URL=${sim.url} JWT_SECRET=${sim.jwtSecret} \\
-  TMS_WEBHOOK_SECRET=${sim.webhookSecret} npm start
+  TMS_WEBHOOK_SECRET=${sim.webhookSecret} TMS_LOGIN_URL=${sim.url}/login npm start
+  (the web client's "Sign in with TMS" opens ${sim.url}/login: pick a person, continue)
   (or RS256/ES256: TMS_JWKS_URL=${sim.jwksUrl})
 
 Mint a token (alg HS256, RS256 or ES256):

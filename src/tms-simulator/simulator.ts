@@ -277,7 +277,7 @@ export class TmsSimulator {
     app.addHook('onRequest', async (request, reply) => {
       this.count(request);
       const path = request.url.split('?')[0] ?? '';
-      if (path.startsWith('/dev/') || path.startsWith('/.well-known/')) return;
+      if (path.startsWith('/dev/') || path.startsWith('/.well-known/') || path.startsWith('/login')) return;
       const failure = this.injectedFailures.shift();
       if (!failure) return;
       if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter));
@@ -332,6 +332,42 @@ export class TmsSimulator {
       return { ok: true };
     });
 
+    // The sign-in page of the web hand-off (docs/identity.md): pick a user, go back with tokens in the fragment.
+    app.get<{ Querystring: { return_to?: string; state?: string } }>('/login', async (request, reply) => {
+      const back = returnAddress(request.query.return_to);
+      if (!back) return reply.status(400).send({ error: 'return_to must be an http(s) address' });
+      const options = [...this.users.values()]
+        .filter((u) => u.active)
+        .map((u) => `<option value="${html(u.id)}">${html(u.display_name)} (${html(u.username)})</option>`)
+        .join('');
+      return reply.type('text/html; charset=utf-8').send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TMS sign-in</title></head><body>
+<form method="get" action="/login/continue"><h1>TMS sign-in</h1>
+<label>Person <select name="user_id">${options}</select></label>
+<input type="hidden" name="return_to" value="${html(back)}">
+<input type="hidden" name="state" value="${html(request.query.state ?? '')}">
+<button type="submit">Continue to TMA</button></form></body></html>`,
+      );
+    });
+    app.get<{ Querystring: { user_id?: string; return_to?: string; state?: string } }>(
+      '/login/continue',
+      async (request, reply) => {
+        const back = returnAddress(request.query.return_to);
+        if (!back) return reply.status(400).send({ error: 'return_to must be an http(s) address' });
+        const userId = request.query.user_id ?? '';
+        if (!this.users.get(userId)?.active) return reply.status(404).send({ error: 'unknown user' });
+        const session = await this.issueSession(userId);
+        const fragment = new URLSearchParams({
+          access_token: session.access_token,
+          refresh_token: session.refresh_token,
+          token_type: 'Bearer',
+          expires_in: String(this.options.accessTokenTtlSeconds ?? 900),
+          state: request.query.state ?? '',
+        });
+        return reply.redirect(`${back.split('#')[0]}#${fragment}`, 303);
+      },
+    );
+
     // Development only: mint tokens, rotate keys, edit users, send webhooks.
     app.post<{ Body: MintOptions & { user_id: string; expires_in?: number } }>(
       '/dev/tokens',
@@ -358,6 +394,18 @@ export class TmsSimulator {
     });
   }
 }
+
+function returnAddress(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const html = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export async function startTmsSimulator(
   options: TmsSimulatorOptions & { port?: number } = {},

@@ -19,6 +19,7 @@ import {
 import { Calls } from './calls.ts';
 
 export type Pin = components['schemas']['Pin'];
+export type AuthConfig = components['schemas']['AuthConfig'];
 export type Poll = components['schemas']['Poll'];
 export type NewPoll = operations['createPoll']['requestBody']['content']['application/json'];
 /** Who an external conversation is with: their address and the channel (sms, mms, email) of the thread. */
@@ -70,6 +71,16 @@ export type ProfileChanges = operations['updateMe']['requestBody']['content']['a
 
 const TOKENS_KEY = 'tma.tokens';
 const OUTBOX_KEY = 'tma.outbox';
+/** The state of a TMS sign-in this tab started (sessionStorage): the hand-off must bring it back. */
+const HANDOFF_KEY = 'tma.handoff.state';
+
+/** TMS hand-off: the parameters TMS put in the address fragment, taken out of the address bar at once. */
+function takeHandoff(): URLSearchParams | null {
+  if (!location.hash.includes('access_token=')) return null;
+  const params = new URLSearchParams(location.hash.slice(1));
+  history.replaceState(history.state, '', location.pathname + location.search);
+  return params;
+}
 const PAGE = 30;
 
 export interface History {
@@ -117,6 +128,10 @@ export class Store {
   version = 0;
   me: CurrentUser | null = null;
   booting = true;
+  /** How people sign in here (GET /auth/config); null until loaded or when the server did not answer. */
+  authConfig: AuthConfig | null = null;
+  /** Why the last TMS hand-off was refused, for the sign-in screen. */
+  signInError: string | null = null;
   readonly rest: TmaRest;
   rt: TmaRealtime | null = null;
   calls: Calls | null = null;
@@ -166,24 +181,78 @@ export class Store {
   // ---- session ----
 
   async boot(): Promise<void> {
-    if (this.rest.tokens.get()) {
+    const config = this.rest.api
+      .GET('/api/v1/auth/config')
+      .then(({ data }) => data?.data ?? null)
+      .catch(() => null);
+    const handoff = takeHandoff();
+    if (handoff) {
+      this.signInError = await this.acceptHandoff(handoff);
+    } else if (this.rest.tokens.get()) {
       const { data } = await this.rest.api.GET('/api/v1/auth/me').catch(() => ({ data: undefined }));
       if (data) await this.start(data.data);
     }
+    this.authConfig = await config;
     this.booting = false;
     this.changed();
   }
 
-  async signIn(mode: 'login' | 'register', username: string, password: string): Promise<string | null> {
+  async signIn(
+    mode: 'login' | 'register',
+    username: string,
+    password: string,
+    inviteCode?: string,
+  ): Promise<string | null> {
     const api = this.rest.api;
     if (mode === 'register') {
-      const reg = await api.POST('/api/v1/auth/register', { body: { username, password } });
+      const body = { username, password, ...(inviteCode ? { invite_code: inviteCode } : {}) };
+      const reg = await api.POST('/api/v1/auth/register', { body });
       if (reg.error) return errorText(reg.error);
     }
     const login = await api.POST('/api/v1/auth/login', { body: { username, password } });
     if (!login.data) return errorText(login.error);
     this.rest.tokens.set(login.data.data);
     await this.start(login.data.data.user);
+    return null;
+  }
+
+  /** TMS mode: sends the person to the TMS sign-in page, which comes back here with tokens in the fragment. */
+  tmsSignIn(): void {
+    const page = this.authConfig?.tms_login_url;
+    if (!page) return;
+    const state = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+      b.toString(16).padStart(2, '0'),
+    ).join('');
+    sessionStorage.setItem(HANDOFF_KEY, state);
+    const target = new URL(page);
+    target.searchParams.set('return_to', `${location.origin}${location.pathname}`);
+    target.searchParams.set('state', state);
+    location.assign(target.href);
+  }
+
+  /** Takes the tokens of a TMS hand-off if this tab asked for them; null when signed in, else the reason. */
+  private async acceptHandoff(params: URLSearchParams): Promise<string | null> {
+    const expected = sessionStorage.getItem(HANDOFF_KEY);
+    sessionStorage.removeItem(HANDOFF_KEY);
+    if (!expected || params.get('state') !== expected) {
+      return 'That sign-in link was not started from this page. Sign in again.';
+    }
+    const access = params.get('access_token');
+    const refresh = params.get('refresh_token');
+    if (!access || !refresh) return 'TMS did not send a complete sign-in. Sign in again.';
+    const { data, error } = await this.rest.api
+      .GET('/api/v1/auth/me', { headers: { authorization: `Bearer ${access}` } })
+      .catch(() => ({ data: undefined, error: undefined }));
+    if (!data) return `TMS sign-in was refused: ${errorText(error)}`;
+    const expiresIn = Number(params.get('expires_in'));
+    this.rest.tokens.set({
+      access_token: access,
+      refresh_token: refresh,
+      token_type: 'Bearer',
+      expires_in: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 900,
+      user: data.data,
+    });
+    await this.start(data.data);
     return null;
   }
 
