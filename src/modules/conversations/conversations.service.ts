@@ -6,10 +6,10 @@ import type { DB } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
-import { checkedUrl } from '../../http/input-rules.js';
 import type { Actor } from '../../identity/actor.js';
 import type { AccessService } from '../access/access.service.js';
 import { BlocksRepository } from '../blocks/blocks.repository.js';
+import { checkedAvatarUrl } from '../files/avatars.js';
 import { appendMessage } from '../messages/append-message.js';
 import { MessageAttachments } from '../messages/message-attachments.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
@@ -148,7 +148,7 @@ export class ConversationsService {
     const name = input.name?.trim();
     if (!name) throw new ValidationError('A group needs a name', { field: 'name' });
     const avatarUrl = input.avatar_url
-      ? checkedUrl(input.avatar_url, 'avatar_url', this.deps.config.environment)
+      ? await checkedAvatarUrl(this.deps.db, actor.userId, input.avatar_url, this.deps.config.environment)
       : null;
     const memberIds = [...new Set(input.member_ids)].filter((id) => id !== actor.userId);
     this.checkGroupSize(memberIds.length + 1);
@@ -199,7 +199,7 @@ export class ConversationsService {
       changes.description = input.description?.trim() || null;
     }
     const avatarUrl = input.avatar_url
-      ? checkedUrl(input.avatar_url, 'avatar_url', this.deps.config.environment)
+      ? await checkedAvatarUrl(this.deps.db, actor.userId, input.avatar_url, this.deps.config.environment)
       : input.avatar_url;
     if (avatarUrl !== undefined && avatarUrl !== conversation.avatar_url) changes.avatar_url = avatarUrl;
     if (Object.keys(changes).length === 0) return this.get(actor, conversationId);

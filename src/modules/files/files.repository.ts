@@ -90,6 +90,41 @@ export class FilesRepository {
     return row !== undefined;
   }
 
+  async isOwnReadyImage(fileId: string, uploaderId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('files')
+      .select('id')
+      .where('id', '=', fileId)
+      .where('uploader_id', '=', uploaderId)
+      .where('status', '=', 'ready')
+      .where('kind', '=', 'image')
+      .where('delete_after', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Is the file the uploader's current avatar, or the avatar of a group the user is a member of? */
+  async avatarVisibleTo(file: Pick<FileRow, 'id' | 'uploader_id'>, userId: string): Promise<boolean> {
+    const path = `/api/v1/files/${file.id}/content`;
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', file.uploader_id)
+      .where('avatar_url', '=', path)
+      .unionAll((eb) =>
+        eb
+          .selectFrom('conversations as c')
+          .innerJoin('conversation_members as cm', 'cm.conversation_id', 'c.id')
+          .select('c.id')
+          .where('c.avatar_url', '=', path)
+          .where('cm.user_id', '=', userId)
+          .where(currentMember('cm')),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** The files of these messages, in attachment order. */
   async attachmentsOf(messageIds: readonly string[], trx: Executor = this.db): Promise<AttachedFileRow[]> {
     if (messageIds.length === 0) return [];
@@ -174,7 +209,8 @@ export class FilesRepository {
 
   /**
    * What the sweep removes: pending uploads older than `pendingBefore`, failed ones too, ready files never
-   * attached older than `unattachedBefore`, and files whose deletion time has come.
+   * attached older than `unattachedBefore` (unless a profile or group shows it as its avatar), and files whose
+   * deletion time has come.
    */
   sweepable(pendingBefore: Date, unattachedBefore: Date, limit: number): Promise<FileRow[]> {
     return this.db
@@ -194,6 +230,7 @@ export class FilesRepository {
                   .whereRef('a.file_id', '=', 'files.id'),
               ),
             ),
+            eb.not(isSomeonesAvatar),
           ]),
           eb('delete_after', '<=', sql<Date>`now()`),
         ]),
@@ -207,3 +244,8 @@ export class FilesRepository {
     await this.db.deleteFrom('files').where('id', 'in', ids).execute();
   }
 }
+
+// A file some profile or group points at as its avatar (the address avatars.ts accepts).
+const isSomeonesAvatar = sql<boolean>`(
+  EXISTS (SELECT 1 FROM users u WHERE u.avatar_url = '/api/v1/files/' || files.id || '/content')
+  OR EXISTS (SELECT 1 FROM conversations c WHERE c.avatar_url = '/api/v1/files/' || files.id || '/content'))`;

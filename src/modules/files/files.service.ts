@@ -141,7 +141,10 @@ export class FilesService {
     };
   }
 
-  /** The file view with fresh signed URLs, for its uploader and members where it is attached; others 404. */
+  /**
+   * The file view with fresh signed URLs, for its uploader, members where it is attached, and those who see it as
+   * an avatar; others 404.
+   */
   async get(actor: Actor, fileId: string): Promise<FileView> {
     return this.view(await this.visibleFile(actor, fileId));
   }
@@ -159,6 +162,13 @@ export class FilesService {
     if (!file) throw new NotFoundError('File');
     if (file.uploader_id === actor.userId) return file;
     if (file.status === 'ready' && (await this.deps.repo.attachedWhereMember(fileId, actor.userId)))
+      return file;
+    // An avatar (avatars.ts): its uploader's profile picture is seen by anyone, a group's by its members.
+    if (
+      file.status === 'ready' &&
+      file.kind === 'image' &&
+      (await this.deps.repo.avatarVisibleTo(file, actor.userId))
+    )
       return file;
     throw new NotFoundError('File');
   }

@@ -131,7 +131,14 @@ export const UpdateMeBody = Type.Object(
   {
     display_name: Type.Optional(NullableText(100, 1)),
     avatar_url: Type.Optional(
-      Type.Union([Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$' }), Type.Null()]),
+      Type.Union([
+        Type.String({
+          maxLength: 2048,
+          pattern: '^(https?://[^\\s]+|/api/v1/files/[0-9a-f-]{36}/content)$',
+          description: 'An http(s) URL, or /api/v1/files/{id}/content naming your own completed image upload',
+        }),
+        Type.Null(),
+      ]),
     ),
     position: Type.Optional(NullableText(100)),
     privacy: Type.Optional(

@@ -4,10 +4,10 @@ import type { UserRow } from '../../db/schema.js';
 import { NotFoundError, UnprocessableError, ValidationError } from '../../errors.js';
 import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
-import { checkedUrl } from '../../http/input-rules.js';
 import type { Actor } from '../../identity/actor.js';
 import { BlocksRepository } from '../blocks/blocks.repository.js';
 import type { ServiceDeps } from '../conversations/conversations.service.js';
+import { checkedAvatarUrl } from '../files/avatars.js';
 import { FriendsRepository } from '../friends/friends.repository.js';
 import { UsersRepository } from './users.repository.js';
 import {
@@ -66,8 +66,10 @@ export class UsersService {
   private readonly users: UsersRepository;
   private readonly friends: FriendsRepository;
   private readonly blocks: BlocksRepository;
+  private readonly db: ServiceDeps['db'];
 
   constructor(deps: ServiceDeps) {
+    this.db = deps.db;
     this.config = deps.config;
     this.bus = deps.bus;
     this.users = new UsersRepository(deps.db);
@@ -150,7 +152,12 @@ export class UsersService {
     }
     if (typeof profile.position === 'string') profile.position = profile.position.trim() || null;
     if (typeof profile.avatar_url === 'string')
-      profile.avatar_url = checkedUrl(profile.avatar_url, 'avatar_url', this.config.environment);
+      profile.avatar_url = await checkedAvatarUrl(
+        this.db,
+        actor.userId,
+        profile.avatar_url,
+        this.config.environment,
+      );
 
     const tz = input.notifications?.quiet_hours?.tz;
     if (tz !== undefined && !validTimeZone(tz)) {
