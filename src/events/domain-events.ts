@@ -2,6 +2,7 @@
 // conversation_id and seq; payloads are already the wire shapes of DESIGN.md section 7.
 import type { CallView, EndReason, Signal } from '../modules/calls/calls.schemas.js';
 import type { FileView } from '../modules/files/files.schemas.js';
+import type { FriendRequestView } from '../modules/friends/friends.schemas.js';
 import type { NotificationView } from '../modules/notifications/notifications.schemas.js';
 
 export interface ReactionSummary {
@@ -103,6 +104,10 @@ export interface DomainEventMap {
     receiver_id: string;
     status: 'pending' | 'accepted' | 'rejected' | 'removed';
     actor_id: string;
+    /** With `removed`: what ended, a pending request or a friendship. */
+    previous_status?: 'pending' | 'accepted';
+    /** Except with `removed`: the request as each of the two lists it (GET /friends/requests), by user id. */
+    views?: Record<string, FriendRequestView>;
   };
   /** Private to the blocker: the blocked user is never told. */
   'user.blocked': { blocker_id: string; blocked_id: string; blocked: boolean };

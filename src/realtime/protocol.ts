@@ -1,6 +1,7 @@
 // The realtime protocol in one place: client and server event maps, payload schemas and the ack shape.
 import { type Static, Type } from 'typebox';
 import type { MessageView } from '../events/domain-events.js';
+import type { FriendRequestView } from '../modules/friends/friends.schemas.js';
 import { SendMessageBody, WatermarkBody } from '../modules/messages/messages.schemas.js';
 import type { NotificationView } from '../modules/notifications/notifications.schemas.js';
 import { SyncBody } from '../modules/sync/sync.schemas.js';
@@ -116,6 +117,14 @@ export interface ServerToClientEvents {
     payload: ConversationEvent<{ user_id: string; role: 'admin' | 'member'; actor_id: string }>,
   ) => void;
   member_muted: (payload: { conversation_id: string; user_id: string; muted_until: string | null }) => void;
+  /** A new friend request as each of the two lists it (GET /friends/requests): incoming or outgoing. */
+  friend_request: (payload: FriendRequestView) => void;
+  /** A request was answered (status accepted or rejected), to both people, each with their own view. */
+  friend_request_updated: (payload: FriendRequestView) => void;
+  /** A pending request was withdrawn, declined or dropped by a block; `user_id` is the other person. */
+  friend_request_cancelled: (payload: { id: string; user_id: string }) => void;
+  /** A friendship ended (removed or blocked); `user_id` is the other person. */
+  friend_removed: (payload: { user_id: string }) => void;
   /** The session ended (revoked, user deactivated); the socket is disconnected right after. */
   session_ended: (payload: { code: 'session_revoked' | 'user_deactivated' }) => void;
   /** /notifications: an in-app notification (mention, reply, added to a group, missed call). */

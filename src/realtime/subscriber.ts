@@ -72,6 +72,25 @@ export function subscribeDomainEvents({ bus, fanout, metrics, contactIds }: Subs
       const contacts = await contactIds(user_id);
       fanout.emit([user_id, ...contacts].map(rooms.user), 'user_updated', { user_id });
     }),
+    bus.subscribe('friendship.updated', (e) => {
+      const pair = [e.requester_id, e.receiver_id] as const;
+      if (e.status === 'removed') {
+        for (const [self, other] of [pair, [pair[1], pair[0]]]) {
+          if (e.previous_status === 'pending') {
+            fanout.emit(rooms.user(self), 'friend_request_cancelled', {
+              id: e.friendship_id,
+              user_id: other,
+            });
+          } else fanout.emit(rooms.user(self), 'friend_removed', { user_id: other });
+        }
+        return;
+      }
+      const event = e.status === 'pending' ? 'friend_request' : 'friend_request_updated';
+      for (const userId of pair) {
+        const view = e.views?.[userId];
+        if (view) fanout.emit(rooms.user(userId), event, view);
+      }
+    }),
     bus.subscribe('user.deactivated', ({ user_id }) =>
       fanout.endSessions(rooms.user(user_id), 'user_deactivated'),
     ),

@@ -76,6 +76,7 @@ export class BlocksService {
         receiver_id: removed.receiver_id,
         status: 'removed',
         actor_id: actor.userId,
+        previous_status: removed.status,
       });
     }
     if (created)

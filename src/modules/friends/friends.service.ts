@@ -125,7 +125,7 @@ export class FriendsService {
         if (round >= 2) throw new ConflictError('The request changed concurrently; retry', 'conflict');
       }
     });
-    if (outcome.kind !== 'existing') this.publish(outcome.row, actor.userId);
+    if (outcome.kind !== 'existing') await this.publish(outcome.row, actor.userId, target);
     return {
       request: toRequestView(actor.userId, outcome.row, target),
       created: outcome.kind === 'created',
@@ -149,7 +149,14 @@ export class FriendsService {
       return this.friends.deleteBetween(actor.userId, userId, trx);
     });
     if (!removed) throw new NotFoundError('Friend');
-    this.publish(removed, actor.userId, 'removed');
+    this.bus.publish('friendship.updated', {
+      friendship_id: removed.id,
+      requester_id: removed.requester_id,
+      receiver_id: removed.receiver_id,
+      status: 'removed',
+      actor_id: actor.userId,
+      previous_status: removed.status === 'accepted' ? 'accepted' : 'pending',
+    });
     return { user_id: userId, removed: true };
   }
 
@@ -170,21 +177,24 @@ export class FriendsService {
     if (!row) throw new NotFoundError('Friend request');
     const other = await this.users.findById(row.requester_id);
     if (!other) throw new NotFoundError('Friend request');
-    this.publish(row, actor.userId);
+    await this.publish(row, actor.userId, other);
     return toRequestView(actor.userId, row, other);
   }
 
-  private publish(
-    row: FriendshipRow,
-    actorId: string,
-    status: FriendshipRow['status'] | 'removed' = row.status,
-  ) {
+  /** After commit: the request as each of the two lists it, for their devices (realtime `friend_request*`). */
+  private async publish(row: FriendshipRow, actorId: string, other: UserRow): Promise<void> {
+    const self = await this.users.findById(actorId);
+    if (!self) return;
     this.bus.publish('friendship.updated', {
       friendship_id: row.id,
       requester_id: row.requester_id,
       receiver_id: row.receiver_id,
-      status,
+      status: row.status,
       actor_id: actorId,
+      views: {
+        [self.id]: toRequestView(self.id, row, other),
+        [other.id]: toRequestView(other.id, row, self),
+      },
     });
   }
 }

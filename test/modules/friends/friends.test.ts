@@ -53,6 +53,10 @@ describe('POST /friends/requests', () => {
         receiver_id: bob.user.id,
         status: 'pending',
         actor_id: alice.user.id,
+        views: {
+          [alice.user.id]: request,
+          [bob.user.id]: expect.objectContaining({ direction: 'incoming' }),
+        },
       },
     ]);
 
@@ -64,6 +68,7 @@ describe('POST /friends/requests', () => {
         user: expect.objectContaining({ id: alice.user.id }),
       }),
     ]);
+    expect(events[0]?.views?.[bob.user.id]).toEqual(incoming.json().data[0]);
     const outgoing = await get(alice, '/api/v1/friends/requests');
     expect(outgoing.json().data).toEqual([
       expect.objectContaining({ id: request.id, direction: 'outgoing' }),
