@@ -15,6 +15,8 @@ export type ReactionSummary = Schemas['ReactionSummary'];
 export type ConversationEvent = Schemas['ConversationEvent'];
 export type SyncResult = Schemas['SyncResult'];
 export type MessageSearchHit = Schemas['MessageSearchHit'];
+export type Friend = Schemas['Friend'];
+export type FriendRequest = Schemas['FriendRequest'];
 
 export interface AckError {
   code: string;
@@ -57,6 +59,14 @@ export interface UnsequencedEvents {
   user_updated: { user_id: string };
   conversation_created: { conversation_id: string; member_ids: string[]; actor_id: string };
   member_muted: { conversation_id: string; user_id: string; muted_until: string | null };
+  /** A new pending request, as GET /friends/requests lists it for this user (incoming or outgoing). */
+  friend_request: FriendRequest;
+  /** A request was answered: the same view with status accepted or rejected. */
+  friend_request_updated: FriendRequest;
+  /** A pending request was withdrawn, declined or dropped by a block; `user_id` is the other person. */
+  friend_request_cancelled: { id: string; user_id: string };
+  /** A friendship ended (removed or blocked); `user_id` is the other person. */
+  friend_removed: { user_id: string };
   session_ended: { code: 'session_revoked' | 'user_deactivated' };
   server_shutdown: { reconnect: true };
 }
@@ -86,6 +96,10 @@ export const UNSEQUENCED_EVENTS: readonly (keyof UnsequencedEvents)[] = [
   'user_updated',
   'conversation_created',
   'member_muted',
+  'friend_request',
+  'friend_request_updated',
+  'friend_request_cancelled',
+  'friend_removed',
   'session_ended',
   'server_shutdown',
 ];

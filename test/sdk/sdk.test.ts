@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Conversation,
   createRest,
+  type FriendRequest,
   liveEventFromLog,
   type Message,
   memoryTokenStore,
@@ -200,5 +201,28 @@ describe('the SDK against a running server', () => {
     const me = await alice.rest.api.GET('/api/v1/auth/me');
     expect(me.data?.data.id).toBe(alice.id);
     expect(alice.rest.tokens.get()!.refresh_token).not.toBe(tokens.refresh_token);
+  });
+});
+
+describe('friend events through the SDK', () => {
+  it('hands out friend_request, friend_request_updated and friend_removed typed as the server sends them', async () => {
+    const carol = await signUp('carol');
+    await connected(carol.rt);
+    const requests: FriendRequest[] = [];
+    carol.rt.on('friend_request', (r) => requests.push(r));
+    const answered: FriendRequest[] = [];
+    alice.rt.on('friend_request_updated', (r) => answered.push(r));
+    const removed: string[] = [];
+    carol.rt.on('friend_removed', ({ user_id }) => removed.push(user_id));
+
+    const sent = await alice.rest.api.POST('/api/v1/friends/requests', { body: { user_id: carol.id } });
+    const id = sent.data!.data.id;
+    await until(() =>
+      expect(requests).toMatchObject([{ id, direction: 'incoming', user: { id: alice.id } }]),
+    );
+    await carol.rest.api.PUT('/api/v1/friends/requests/{id}/accept', { params: { path: { id } } });
+    await until(() => expect(answered).toMatchObject([{ id, status: 'accepted', user: { id: carol.id } }]));
+    await alice.rest.api.DELETE('/api/v1/friends/{user_id}', { params: { path: { user_id: carol.id } } });
+    await until(() => expect(removed).toEqual([alice.id]));
   });
 });
