@@ -21,6 +21,7 @@ import { Calls } from './calls.ts';
 export type Pin = components['schemas']['Pin'];
 export type AuthConfig = components['schemas']['AuthConfig'];
 export type Poll = components['schemas']['Poll'];
+export type FriendRequest = components['schemas']['FriendRequest'];
 export type NewPoll = operations['createPoll']['requestBody']['content']['application/json'];
 /** Who an external conversation is with: their address and the channel (sms, mms, email) of the thread. */
 export interface ChannelInfo {
@@ -158,6 +159,10 @@ export class Store {
   polls = new Map<string, Poll>();
   /** A screen shown in the main pane instead of a chat (friends, settings), or null. */
   screen: 'friends' | 'settings' | null = null;
+  /** Pending friend requests (incoming and outgoing) by id: loaded on connect, kept live by the friend events. */
+  friendRequests = new Map<string, FriendRequest>();
+  /** Bumped on every friend event and reconnect: the friends screen reloads its lists when it moves. */
+  friendsRevision = 0;
   private readonly listeners = new Set<() => void>();
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly fetchingUsers = new Set<string>();
@@ -293,6 +298,7 @@ export class Store {
     this.me = null;
     this.conversations.clear();
     this.histories.clear();
+    this.friendRequests.clear();
     this.outbox = [];
     this.activeId = null;
     this.screen = null;
@@ -896,6 +902,34 @@ export class Store {
       .map(([user]) => this.userName(user));
   }
 
+  // ---- friends ----
+
+  /** Pending requests sent to me: the count on the Friends button. */
+  get incomingRequests(): number {
+    let n = 0;
+    for (const r of this.friendRequests.values()) if (r.direction === 'incoming') n++;
+    return n;
+  }
+
+  /** The pending requests, again after a reconnect (the friend events carry no seq to catch up with). */
+  async loadFriendRequests(): Promise<void> {
+    const { data } = await this.rest.api.GET('/api/v1/friends/requests', {
+      params: { query: { limit: 100 } },
+    });
+    if (!data) return;
+    this.friendRequests = new Map(data.data.map((r) => [r.id, r]));
+    this.friendsRevision++;
+    this.changed();
+  }
+
+  /** A friend event: `request` pending now, or the request `id` is no longer pending. */
+  private friendsChanged(id?: string, request?: FriendRequest): void {
+    if (id && request) this.friendRequests.set(id, request);
+    else if (id) this.friendRequests.delete(id);
+    this.friendsRevision++;
+    this.changed();
+  }
+
   // ---- realtime ----
 
   private wire(rt: TmaRealtime): void {
@@ -904,6 +938,7 @@ export class Store {
       if (state === 'connected') {
         if (this.activeId) void rt.joinConversation(this.activeId);
         this.queryPresence();
+        void this.loadFriendRequests();
       }
       this.changed();
     });
@@ -999,6 +1034,10 @@ export class Store {
       void this.fetchUser(user_id);
     });
     rt.on('message_pinned', ({ conversation_id }) => void this.loadPins(conversation_id));
+    rt.on('friend_request', (r) => this.friendsChanged(r.id, r));
+    rt.on('friend_request_updated', (r) => this.friendsChanged(r.id));
+    rt.on('friend_request_cancelled', ({ id }) => this.friendsChanged(id));
+    rt.on('friend_removed', () => this.friendsChanged());
     rt.on('poll_updated', ({ poll_id }) => {
       if (this.polls.has(poll_id)) void this.loadPoll(poll_id);
     });

@@ -1,7 +1,7 @@
 // Friends and blocks: add by username, answer or withdraw requests, message or unfriend a friend, block and unblock.
 import type { components } from '@tma/sdk';
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, store } from '../store.ts';
 import { BackButton } from './back-button.tsx';
 import { navigate, useStore } from './util.ts';
@@ -39,23 +39,24 @@ function name(u: User): string {
 }
 
 export function FriendsScreen() {
-  useStore();
+  const { friendsRevision } = useStore();
   const [lists, setLists] = useState<Lists>(EMPTY);
   const [loaded, setLoaded] = useState(false);
   const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
   const [username, setUsername] = useState('');
 
+  const loads = useRef(0);
   const reload = async () => {
-    setLists(await loadLists());
+    const load = ++loads.current;
+    const next = await loadLists();
+    if (load !== loads.current) return; // a later load (a newer event) answers instead
+    setLists(next);
     setLoaded(true);
   };
+  // On open, and whenever a friend event (or a reconnect) moves the store's revision: the lists stay live.
   useEffect(() => {
     void reload();
-    // No realtime event carries friend requests: look again when the window regains focus.
-    const onFocus = () => void reload();
-    addEventListener('focus', onFocus);
-    return () => removeEventListener('focus', onFocus);
-  }, []);
+  }, [friendsRevision]);
 
   /** Runs one request, says what happened, and reloads the lists. */
   const act = async (run: () => Promise<{ error?: unknown }>, done: string) => {

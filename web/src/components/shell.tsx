@@ -38,6 +38,12 @@ export function Shell() {
                 onClick={() => show({ kind: 'friends' })}
               >
                 Friends
+                {s.incomingRequests > 0 && (
+                  <span class="badge nav-badge">
+                    {s.incomingRequests}
+                    <span class="visually-hidden"> pending requests</span>
+                  </span>
+                )}
               </button>
               <button
                 type="button"
