@@ -183,7 +183,8 @@ export class FriendsService {
 
   /** After commit: the request as each of the two lists it, for their devices (realtime `friend_request*`). */
   private async publish(row: FriendshipRow, actorId: string, other: UserRow): Promise<void> {
-    const self = await this.users.findById(actorId);
+    // The change is committed: a failed lookup costs the live event only (lists are reloaded on reconnect).
+    const self = await this.users.findById(actorId).catch(() => undefined);
     if (!self) return;
     this.bus.publish('friendship.updated', {
       friendship_id: row.id,
