@@ -501,7 +501,7 @@ export class Store {
   /** Rename or describe a group (admins); null when saved, else the reason. */
   async updateGroup(
     id: string,
-    changes: { name?: string; description?: string | null },
+    changes: { name?: string; description?: string | null; avatar_url?: string | null },
   ): Promise<string | null> {
     const { data, error } = await this.rest.api.PATCH('/api/v1/conversations/{id}', {
       params: { path: { id } },

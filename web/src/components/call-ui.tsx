@@ -3,6 +3,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { endText } from '../calls.ts';
 import { store } from '../store.ts';
+import { useDialog } from './use-dialog.ts';
 import { useStore } from './util.ts';
 
 export function CallButtons({ id, group }: { id: string; group: boolean }) {
@@ -60,22 +61,12 @@ export function CallLayer() {
   const kind = state.call.media === 'video' ? 'video' : 'audio';
   if (state.phase === 'incoming')
     return (
-      <div class="backdrop">
-        <div class="card dialog" role="alertdialog" aria-modal="true" aria-labelledby="incoming-title">
-          <h2 id="incoming-title">
-            Incoming {kind} call from {store.userName(state.from)}
-          </h2>
-          {c?.type === 'group' && <p class="muted">in {where}</p>}
-          <div class="row">
-            <button type="button" class="danger" onClick={() => void calls.decline()}>
-              Decline
-            </button>
-            <button type="button" class="primary" onClick={() => void calls.accept()}>
-              Accept
-            </button>
-          </div>
-        </div>
-      </div>
+      <IncomingCall
+        title={`Incoming ${kind} call from ${store.userName(state.from)}`}
+        where={c?.type === 'group' ? where : null}
+        onDecline={() => void calls.decline()}
+        onAccept={() => void calls.accept()}
+      />
     );
   const connected = [...state.links.values()].some((l) => l === 'connected');
   const status =
@@ -122,5 +113,38 @@ export function CallLayer() {
         </>
       )}
     </section>
+  );
+}
+
+/** The ringing dialog: focus stays in it, Escape declines. */
+function IncomingCall(props: {
+  title: string;
+  where: string | null;
+  onDecline: () => void;
+  onAccept: () => void;
+}) {
+  const dialog = useDialog<HTMLDivElement>(props.onDecline, 'dialog');
+  return (
+    <div class="backdrop">
+      <div
+        ref={dialog}
+        tabIndex={-1}
+        class="card dialog"
+        role="alertdialog"
+        aria-modal="true"
+        aria-labelledby="incoming-title"
+      >
+        <h2 id="incoming-title">{props.title}</h2>
+        {props.where && <p class="muted">in {props.where}</p>}
+        <div class="row">
+          <button type="button" class="danger" onClick={props.onDecline}>
+            Decline
+          </button>
+          <button type="button" class="primary" onClick={props.onAccept}>
+            Accept
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }

@@ -2,6 +2,7 @@
 // sends, the composer.
 import type { Message } from '@tma/sdk';
 import { useRef, useState } from 'preact/hooks';
+import { ConversationAvatar } from './avatar.tsx';
 import { BackButton } from './back-button.tsx';
 import { CallButtons } from './call-ui.tsx';
 import { ChannelBadge } from './channel-badge.tsx';
@@ -32,6 +33,7 @@ export function ChatView({ id }: { id: string }) {
     <section class="chat" aria-label={`Chat with ${s.title(c)}`}>
       <header class="bar">
         <BackButton />
+        <ConversationAvatar c={c} decorative />
         <div class="grow">
           <h2>
             {s.title(c)}

@@ -2,6 +2,7 @@
 import type { Conversation, MessageSearchHit } from '@tma/sdk';
 import { useEffect, useState } from 'preact/hooks';
 import type { Store } from '../store.ts';
+import { ConversationAvatar } from './avatar.tsx';
 import { ChannelBadge } from './channel-badge.tsx';
 import { systemText } from './message-item.tsx';
 import { navigate, useStore } from './util.ts';
@@ -58,10 +59,9 @@ export function ConversationList({ onNew }: { onNew: () => void }) {
                 aria-current={c.id === s.activeId ? 'page' : undefined}
                 onClick={() => navigate(c.id)}
               >
-                <span class="avatar" aria-hidden="true">
-                  {title.slice(0, 1).toUpperCase()}
+                <ConversationAvatar c={c} decorative>
                   {peer && <span class={`dot ${online ? 'on' : ''}`} />}
-                </span>
+                </ConversationAvatar>
                 <span class="summary">
                   <span class="title">
                     {title}

@@ -3,6 +3,7 @@ import type { components } from '@tma/sdk';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, store } from '../store.ts';
+import { Avatar } from './avatar.tsx';
 import { BackButton } from './back-button.tsx';
 import { navigate, useStore } from './util.ts';
 
@@ -233,9 +234,7 @@ function PeopleSection({
 function Person({ user, note, children }: { user: User; note: string; children: ComponentChildren }) {
   return (
     <li class="person">
-      <span class="avatar small-avatar" aria-hidden="true">
-        {name(user).slice(0, 1).toUpperCase()}
-      </span>
+      <Avatar id={user.id} name={name(user)} url={user.avatar_url} size="small" decorative />
       <span class="summary">
         <span class="title">{name(user)}</span>
         <span class="preview">

@@ -2,7 +2,10 @@
 // add), mute, and leave.
 import type { Conversation, User } from '@tma/sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { uploadGroupAvatar } from '../avatars.ts';
 import { store } from '../store.ts';
+import { Avatar, ConversationAvatar, UserAvatar } from './avatar.tsx';
+import { useDialog } from './use-dialog.ts';
 import { navigate, useStore } from './util.ts';
 
 export function GroupInfo({ conversation: c, onClose }: { conversation: Conversation; onClose: () => void }) {
@@ -13,6 +16,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: Conversa
   const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
   const [q, setQ] = useState('');
   const [found, setFound] = useState<User[]>([]);
+  const dialog = useDialog<HTMLDivElement>(onClose, 'dialog');
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => first.current?.focus(), []);
   useEffect(() => {
@@ -42,9 +46,41 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: Conversa
         role="dialog"
         aria-modal="true"
         aria-labelledby="group-info-title"
-        onKeyDown={(e) => e.key === 'Escape' && onClose()}
+        ref={dialog}
+        tabIndex={-1}
       >
         <h2 id="group-info-title">Group info</h2>
+        <div class="avatar-edit">
+          <ConversationAvatar c={c} size="large" />
+          {admin && (
+            <>
+              <label class="button">
+                Upload group picture
+                <input
+                  type="file"
+                  class="visually-hidden"
+                  accept="image/jpeg,image/png,image/webp,image/gif,image/avif"
+                  onChange={(e) => {
+                    const input = e.currentTarget as HTMLInputElement;
+                    const file = input.files?.[0];
+                    input.value = '';
+                    if (file) void run(uploadGroupAvatar(c.id, file), 'Group picture saved');
+                  }}
+                />
+              </label>
+              {c.avatar_url && (
+                <button
+                  type="button"
+                  onClick={() =>
+                    void run(store.updateGroup(c.id, { avatar_url: null }), 'Group picture removed')
+                  }
+                >
+                  Remove group picture
+                </button>
+              )}
+            </>
+          )}
+        </div>
         {admin ? (
           <form
             class="stack"
@@ -95,6 +131,7 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: Conversa
               const me = m.user_id === s.me?.id;
               return (
                 <li class="person" key={m.user_id}>
+                  <UserAvatar id={m.user_id} size="small" decorative />
                   <span class="summary">
                     <span class="title">
                       {who}
@@ -145,6 +182,13 @@ export function GroupInfo({ conversation: c, onClose }: { conversation: Conversa
                 .filter((u) => !memberIds.has(u.id))
                 .map((u) => (
                   <li class="person" key={u.id}>
+                    <Avatar
+                      id={u.id}
+                      name={u.display_name ?? u.username}
+                      url={u.avatar_url}
+                      size="small"
+                      decorative
+                    />
                     <span class="summary">
                       <span class="title">{u.display_name ?? u.username}</span>
                       <span class="preview">@{u.username}</span>

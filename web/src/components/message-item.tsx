@@ -2,6 +2,7 @@
 import type { Message } from '@tma/sdk';
 import { useState } from 'preact/hooks';
 import { store } from '../store.ts';
+import { UserAvatar } from './avatar.tsx';
 import { Attachments, LinkPreview, PollCard } from './message-extras.tsx';
 import { time } from './util.ts';
 
@@ -62,7 +63,12 @@ export function MessageItem({
   return (
     <li class={`message ${mine ? 'mine' : ''} ${deleted ? 'deleted' : ''}`} data-seq={m.seq} data-id={m.id}>
       <div class="bubble">
-        {group && !mine && <span class="sender">{s.userName(m.sender_id)}</span>}
+        {group && !mine && (
+          <span class="sender">
+            {m.sender_id && <UserAvatar id={m.sender_id} size="tiny" decorative />}
+            {s.userName(m.sender_id)}
+          </span>
+        )}
         {m.reply_to_id && (
           <blockquote class="quote">
             {quoted ? (quoted.deleted_at ? 'Message deleted' : (quoted.content ?? '')) : 'Earlier message'}

@@ -2,6 +2,7 @@
 import type { User } from '@tma/sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { store } from '../store.ts';
+import { useDialog } from './use-dialog.ts';
 import { navigate } from './util.ts';
 
 export function NewChatDialog({ onClose }: { onClose: () => void }) {
@@ -10,6 +11,7 @@ export function NewChatDialog({ onClose }: { onClose: () => void }) {
   const [picked, setPicked] = useState<Map<string, User>>(new Map());
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const dialog = useDialog<HTMLDivElement>(onClose);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
   useEffect(() => {
@@ -37,7 +39,8 @@ export function NewChatDialog({ onClose }: { onClose: () => void }) {
         role="dialog"
         aria-modal="true"
         aria-labelledby="new-chat-title"
-        onKeyDown={(e) => e.key === 'Escape' && onClose()}
+        ref={dialog}
+        tabIndex={-1}
       >
         <h2 id="new-chat-title">New chat</h2>
         <label>

@@ -1,6 +1,7 @@
 // New poll: a question, 2 to 12 options, single or multiple choice, optionally anonymous.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { store } from '../store.ts';
+import { useDialog } from './use-dialog.ts';
 
 export function PollDialog({ id, onClose }: { id: string; onClose: () => void }) {
   const [question, setQuestion] = useState('');
@@ -8,6 +9,7 @@ export function PollDialog({ id, onClose }: { id: string; onClose: () => void })
   const [multiple, setMultiple] = useState(false);
   const [anonymous, setAnonymous] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const dialog = useDialog<HTMLFormElement>(onClose);
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => first.current?.focus(), []);
   const filled = options.map((o) => o.trim()).filter(Boolean);
@@ -31,7 +33,8 @@ export function PollDialog({ id, onClose }: { id: string; onClose: () => void })
         aria-modal="true"
         aria-labelledby="poll-title"
         onSubmit={create}
-        onKeyDown={(e) => e.key === 'Escape' && onClose()}
+        ref={dialog}
+        tabIndex={-1}
       >
         <h2 id="poll-title">New poll</h2>
         <label>

@@ -1,7 +1,9 @@
 // Profile, privacy and notification settings (PATCH /users/me), and sign out.
 import type { CurrentUser } from '@tma/sdk';
 import { useState } from 'preact/hooks';
+import { avatarFileId, uploadAvatar } from '../avatars.ts';
 import { store } from '../store.ts';
+import { Avatar } from './avatar.tsx';
 import { BackButton } from './back-button.tsx';
 import { PushToggle } from './push-toggle.tsx';
 import { useStore } from './util.ts';
@@ -44,7 +46,7 @@ export function SettingsScreen() {
   const me = s.me!;
   const [draft, setDraft] = useState<Draft>(() => draftOf(me));
   const [status, setStatus] = useState<{ text: string; error: boolean } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<false | 'save' | 'picture'>(false);
   const set = (patch: Partial<Draft>) => {
     setDraft({ ...draft, ...patch });
     setStatus(null);
@@ -56,7 +58,7 @@ export function SettingsScreen() {
 
   const save = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
+    setBusy('save');
     const error = await store.updateMe({
       display_name: draft.display_name.trim() || null,
       position: draft.position.trim() || null,
@@ -67,6 +69,24 @@ export function SettingsScreen() {
     setBusy(false);
     setStatus(error ? { text: error, error: true } : { text: 'Settings saved', error: false });
     if (!error && store.me) setDraft(draftOf(store.me));
+  };
+
+  // A picture is saved at once (upload, then PATCH /users/me); the rest of the draft stays as typed.
+  const avatarChanged = (error: string | null, done: string) => {
+    setBusy(false);
+    setStatus(error ? { text: error, error: true } : { text: done, error: false });
+    if (!error) setDraft((d) => ({ ...d, avatar_url: store.me?.avatar_url ?? '' }));
+  };
+  const picture = async (input: HTMLInputElement) => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    setBusy('picture');
+    avatarChanged(await uploadAvatar(file), 'Picture saved');
+  };
+  const removePicture = async () => {
+    setBusy('picture');
+    avatarChanged(await store.updateMe({ avatar_url: null }), 'Picture removed');
   };
 
   return (
@@ -81,6 +101,24 @@ export function SettingsScreen() {
         <fieldset>
           <legend>Profile</legend>
           <p class="muted small">Signed in as @{me.username}</p>
+          <div class="avatar-edit">
+            <Avatar id={me.id} name={me.display_name ?? me.username} url={me.avatar_url} size="large" />
+            <label class="button">
+              {busy === 'picture' ? 'Uploading…' : 'Upload picture'}
+              <input
+                type="file"
+                class="visually-hidden"
+                accept="image/jpeg,image/png,image/webp,image/gif,image/avif"
+                disabled={busy !== false}
+                onChange={(e) => void picture(e.currentTarget as HTMLInputElement)}
+              />
+            </label>
+            {me.avatar_url && (
+              <button type="button" disabled={busy !== false} onClick={() => void removePicture()}>
+                Remove picture
+              </button>
+            )}
+          </div>
           <label>
             Display name
             <input
@@ -97,7 +135,7 @@ export function SettingsScreen() {
             Avatar address
             <input
               type="url"
-              value={draft.avatar_url}
+              value={avatarFileId(draft.avatar_url) ? '' : draft.avatar_url}
               maxLength={2048}
               placeholder="https://…"
               onInput={(e) => set({ avatar_url: value(e) })}
@@ -195,7 +233,7 @@ export function SettingsScreen() {
           {status?.text ?? ''}
         </p>
         <div class="row">
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" disabled={busy !== false}>
             Save settings
           </button>
           <span class="grow" />
