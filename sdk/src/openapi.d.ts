@@ -959,7 +959,7 @@ export interface paths {
         };
         /**
          * Download through a signed URL (local storage driver); non-media is served as an attachment
-         * @description The signature in the query is the authorisation (no bearer token). JPEG, PNG, WebP, GIF, AVIF, audio and MP4/WebM video are served inline, anything else (SVG too) as an attachment.
+         * @description The signature in the query is the authorisation (no bearer token). JPEG, PNG, WebP, GIF, AVIF, audio and MP4/WebM video are served inline, anything else (SVG too) as an attachment. A single `Range: bytes=a-b` is answered 206 with that part (audio and video seek with it), one past the end 416.
          */
         get: operations["getFileBlob"];
         /**
@@ -4426,9 +4426,25 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description The requested byte range of the file */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
             400: components["responses"]["BadRequest"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The range starts past the end of the file */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             429: components["responses"]["TooManyRequests"];
         };
     };

@@ -160,21 +160,55 @@ async function blobRoutes(app: FastifyInstance, storage: LocalStorage, ctx: AppC
         operationId: 'getFileBlob',
         summary: 'Download through a signed URL (local storage driver); non-media is served as an attachment',
         description:
-          'The signature in the query is the authorisation (no bearer token). JPEG, PNG, WebP, GIF, AVIF, audio and MP4/WebM video are served inline, anything else (SVG too) as an attachment.',
+          'The signature in the query is the authorisation (no bearer token). JPEG, PNG, WebP, GIF, AVIF, audio and MP4/WebM video are served inline, anything else (SVG too) as an attachment. A single `Range: bytes=a-b` is answered 206 with that part (audio and video seek with it), one past the end 416.',
         params: BlobParams,
         querystring: BlobQuery,
-        response: { 200: Type.Unknown({ description: 'The file bytes' }), ...errors(400, 403, 404) },
+        response: {
+          200: Type.Unknown({ description: 'The file bytes' }),
+          206: Type.Unknown({ description: 'The requested byte range of the file' }),
+          416: Type.Null({ description: 'The range starts past the end of the file' }),
+          ...errors(400, 403, 404),
+        },
       },
     },
     async (request, reply) => {
       const blob = await storage.download(request.params.key, request.query);
-      return reply
+      reply
         .header('content-type', blob.contentType)
         .header('content-disposition', blob.disposition)
         .header('x-content-type-options', 'nosniff')
         .header('content-security-policy', "default-src 'none'; sandbox")
         .header('cache-control', 'private, max-age=300')
-        .send(storage.openRead(blob.path));
+        .header('accept-ranges', 'bytes');
+      const range = byteRange(request.headers.range, blob.size);
+      if (range === 'unsatisfiable')
+        return reply.status(416).header('content-range', `bytes */${blob.size}`).send();
+      if (!range) return reply.send(storage.openRead(blob.path));
+      return reply
+        .status(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${blob.size}`)
+        .header('content-length', range.end - range.start + 1)
+        .send(storage.openRead(blob.path, range));
     },
   );
+}
+
+/**
+ * One `bytes=a-b`, `bytes=a-` or `bytes=-n` range of a file of `size` bytes; null (the whole file) for no header,
+ * another unit or several ranges; 'unsatisfiable' when it starts past the end.
+ */
+export function byteRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const last = Math.min(Number(m[2]), size);
+    return last === 0 ? 'unsatisfiable' : { start: size - last, end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (start >= size) return 'unsatisfiable';
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return end < start ? null : { start, end };
 }

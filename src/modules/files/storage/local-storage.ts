@@ -19,6 +19,7 @@ export const BLOB_ROUTE_PREFIX = '/api/v1/files/blob/';
 /** What a verified download URL says to serve. */
 export interface BlobDownload {
   path: string;
+  size: number;
   contentType: string;
   disposition: string;
 }
@@ -168,16 +169,19 @@ export class LocalStorage implements FileStorage {
   async download(key: string, query: Record<string, string | undefined>): Promise<BlobDownload> {
     const path = this.pathOf(key);
     this.verify(['GET', key, query.expires ?? '', query.ct ?? '', query.cd ?? ''], query);
-    if ((await this.size(key)) === undefined) throw new NotFoundError('File');
+    const size = await this.size(key);
+    if (size === undefined) throw new NotFoundError('File');
     return {
       path,
+      size,
       contentType: query.ct ?? 'application/octet-stream',
       disposition: query.cd ?? 'attachment',
     };
   }
 
-  openRead(path: string): Readable {
-    return createReadStream(path);
+  /** The file, or the bytes `start`-`end` (inclusive) of it. */
+  openRead(path: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(path, range);
   }
 
   async size(key: string): Promise<number | undefined> {
