@@ -67,8 +67,8 @@ describe.runIf(haveChromium || process.env.CI)('file uploads', () => {
     expect(loaded).toBe(true);
 
     await files.setInputFiles({ name: 'voice.ogg', mimeType: 'audio/ogg', buffer: readFileSync(VOICE) });
-    const audio = log.locator('audio');
-    await audio.waitFor({ timeout: WAIT });
+    const audio = log.locator('audio'); // the player's source, without native controls (test/web/voice.test.ts)
+    await audio.waitFor({ state: 'attached', timeout: WAIT });
     expect(await audio.getAttribute('aria-label')).toBe('Voice note, 0:03');
     const playable = await audio.evaluate(async (el) => {
       const media = el as unknown as {

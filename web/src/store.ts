@@ -599,13 +599,19 @@ export class Store {
       });
       if (!ticket.data) throw new Error(errorText(ticket.error));
       const fileId = ticket.data.data.file.id;
+      // A voice note's waveform is decoded while it goes up (the module loads only for voice notes).
+      const waveform =
+        kind === 'voice'
+          ? import('./waveform.ts').then((m) => m.computeWaveform(file)).catch(() => null)
+          : Promise.resolve(null);
       await putWithProgress(ticket.data.data.upload, file, (loaded) => {
         u.loaded = loaded;
         this.changed();
       });
+      const bars = await waveform;
       const done = await api.POST('/api/v1/files/{id}/complete', {
         params: { path: { id: fileId } },
-        body: {},
+        body: bars ? { waveform: bars } : {},
       });
       if (!done.data) throw new Error(errorText(done.error));
       const sent = await api.POST('/api/v1/conversations/{id}/messages', {

@@ -3,6 +3,7 @@
 import type { Message } from '@tma/sdk';
 import { useState } from 'preact/hooks';
 import { type Poll, store } from '../store.ts';
+import { VoiceNote } from './voice-note.tsx';
 
 type Attachment = Message['attachments'][number];
 
@@ -107,8 +108,7 @@ function AttachmentView({ f }: { f: Attachment }) {
   }
   if (f.kind === 'voice')
     return f.url ? (
-      // biome-ignore lint/a11y/useMediaCaption: a voice note has no transcript to offer
-      <audio controls preload="none" src={f.url} aria-label={`Voice note${durationText(f.duration_ms)}`} />
+      <VoiceNote f={{ ...f, url: f.url }} label={`Voice note${durationText(f.duration_ms)}`} />
     ) : (
       <p class="muted small">Voice note (processing…)</p>
     );
