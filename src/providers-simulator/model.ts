@@ -1,7 +1,9 @@
 // The provider simulator's model: what it records of each message, its options and faults, and the helpers of its
 // two APIs (form parsing, addresses, MediaUrl fetches).
 import { createHash } from 'node:crypto';
-import type { FormParams } from '../modules/channels/signatures.js';
+
+// The parsing of the provider APIs is the same as on the receiving side.
+export { bareAddress, parseForm } from '../modules/channels/webhook-requests.js';
 
 export interface Faults {
   /** Added before every API answer. */
@@ -119,18 +121,4 @@ export async function fetchMedia(url: string): Promise<SimMedia> {
       error: error instanceof Error ? error.message : String(error),
     };
   }
-}
-
-export function parseForm(body: string): FormParams {
-  const out: FormParams = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const existing = out[key];
-    if (existing === undefined) out[key] = value;
-    else out[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return out;
-}
-
-export function bareAddress(address: string): string {
-  return /<([^>]+)>/.exec(address)?.[1] ?? address;
 }

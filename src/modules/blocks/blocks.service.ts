@@ -6,7 +6,7 @@ import type { EventBus } from '../../events/bus.js';
 import { decodeCursor, encodeCursor } from '../../http/envelope.js';
 import type { Actor } from '../../identity/actor.js';
 import type { ServiceDeps } from '../conversations/conversations.service.js';
-import { FriendsRepository } from '../friends/friends.repository.js';
+import { FriendsRepository, friendshipRemoved } from '../friends/friends.repository.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { toUserView } from '../users/users.schemas.js';
 import { type BlocksCursor, BlocksRepository } from './blocks.repository.js';
@@ -70,14 +70,7 @@ export class BlocksService {
       return { ...result, removed: removedFriendship };
     });
     if (removed && removed.status !== 'rejected') {
-      this.bus.publish('friendship.updated', {
-        friendship_id: removed.id,
-        requester_id: removed.requester_id,
-        receiver_id: removed.receiver_id,
-        status: 'removed',
-        actor_id: actor.userId,
-        previous_status: removed.status,
-      });
+      this.bus.publish('friendship.updated', friendshipRemoved(removed, actor.userId));
     }
     if (created)
       this.bus.publish('user.blocked', { blocker_id: actor.userId, blocked_id: userId, blocked: true });

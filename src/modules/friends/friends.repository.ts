@@ -16,6 +16,18 @@ export interface FriendshipRow {
   updated_at: Date;
 }
 
+/** The `friendship.updated` event of a friendship or pending request that ended (unfriend, withdraw, block). */
+export function friendshipRemoved(row: FriendshipRow, actorId: string) {
+  return {
+    friendship_id: row.id,
+    requester_id: row.requester_id,
+    receiver_id: row.receiver_id,
+    status: 'removed' as const,
+    actor_id: actorId,
+    previous_status: row.status === 'accepted' ? ('accepted' as const) : ('pending' as const),
+  };
+}
+
 /** A friendship or request with the other user's row, for listing. */
 export interface FriendshipWithUser {
   friendship: FriendshipRow;

@@ -14,6 +14,7 @@ import {
   type FriendshipRow,
   type FriendshipWithUser,
   FriendsRepository,
+  friendshipRemoved,
 } from './friends.repository.js';
 import type { FriendRequestView, FriendView, SendFriendRequestBody } from './friends.schemas.js';
 
@@ -149,14 +150,7 @@ export class FriendsService {
       return this.friends.deleteBetween(actor.userId, userId, trx);
     });
     if (!removed) throw new NotFoundError('Friend');
-    this.bus.publish('friendship.updated', {
-      friendship_id: removed.id,
-      requester_id: removed.requester_id,
-      receiver_id: removed.receiver_id,
-      status: 'removed',
-      actor_id: actor.userId,
-      previous_status: removed.status === 'accepted' ? 'accepted' : 'pending',
-    });
+    this.bus.publish('friendship.updated', friendshipRemoved(removed, actor.userId));
     return { user_id: userId, removed: true };
   }
 
