@@ -32,9 +32,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // One module graph per worker, not per file: every file builds its own app, and nothing in src keeps state
-    // at module level that a second app would trip over (a full pass takes about 40% less time).
-    isolate: false,
     maxWorkers: 2,
     reporters: ['default'],
     coverage: {
