@@ -63,7 +63,7 @@ export class LocalAuthService implements AuthService {
       throw new ForbiddenError('Registration needs an invite code', 'invite_required');
     }
     await this.limiter.beforeAttempt(meta.ip, input.username);
-    const weakness = passwordWeakness(input.password, input.username);
+    const weakness = await passwordWeakness(input.password, input.username);
     if (weakness) {
       throw new AppError(400, 'weak_password', `Password ${weakness}`, { field: 'password' });
     }

@@ -1,9 +1,7 @@
 // Local account credentials: argon2id hashing and the username/password rules (strength: zxcvbn-ts).
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import { zxcvbn, zxcvbnOptions } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as en from '@zxcvbn-ts/language-en';
+import { lazy } from '../platform/lazy.js';
 
 /** Algorithm.Argon2id; the const enum is not importable under isolatedModules. */
 const ARGON2ID = 2;
@@ -22,25 +20,30 @@ export const PASSWORD_MIN_SCORE = 3;
  */
 const SCORED_LENGTH = 32;
 
-let configured = false;
-
-/** Dictionaries ranked once, on first use. Scoring is synchronous CPU, so its input and l33t search are capped. */
-function configureZxcvbn(): void {
-  if (configured) return;
-  zxcvbnOptions.setOptions({
+/**
+ * zxcvbn and its dictionaries (about 1.6 MB), loaded and ranked with the first registration. Scoring is
+ * synchronous CPU, so its input and l33t search are capped.
+ */
+const loadZxcvbn = lazy(async () => {
+  const [core, common, en] = await Promise.all([
+    import('@zxcvbn-ts/core'),
+    import('@zxcvbn-ts/language-common'),
+    import('@zxcvbn-ts/language-en'),
+  ]);
+  core.zxcvbnOptions.setOptions({
     dictionary: { ...common.dictionary, ...en.dictionary },
     graphs: common.adjacencyGraphs,
     translations: en.translations,
     l33tMaxSubstitutions: 4,
   });
-  configured = true;
-}
+  return core.zxcvbn;
+});
 
 const sentence = (text: string) => text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
 
 /** Why a password of valid length is still refused, or undefined when it is acceptable. */
-export function passwordWeakness(password: string, username: string): string | undefined {
-  configureZxcvbn();
+export async function passwordWeakness(password: string, username: string): Promise<string | undefined> {
+  const zxcvbn = await loadZxcvbn();
   const { score, feedback } = zxcvbn(password.slice(0, SCORED_LENGTH), [username]);
   if (score >= PASSWORD_MIN_SCORE) return undefined;
   const hint = feedback.warning ?? feedback.suggestions[0];

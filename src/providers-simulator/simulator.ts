@@ -26,19 +26,6 @@ import {
   sleep,
 } from './model.js';
 
-export {
-  DEFAULT_ACCOUNT_SID,
-  DEFAULT_API_KEY,
-  DEFAULT_AUTH_TOKEN,
-  type Faults,
-  INVALID_NUMBER,
-  type PostResult,
-  type ProviderSimulatorOptions,
-  type SimAttachment,
-  type SimMedia,
-  type SimMessage,
-} from './model.js';
-
 export class ProviderSimulator {
   readonly accountSid: string;
   readonly authToken: string;

@@ -1,9 +1,12 @@
 // What an uploaded object really is: content sniffing (file-type), the per-kind allowlist, image dimensions
 // (sharp), voice duration (music-metadata) and, for PCM WAV, a server-computed waveform.
-import { fileTypeFromBuffer } from 'file-type';
-import { parseBuffer } from 'music-metadata';
-import sharp from 'sharp';
+import { lazy } from '../../platform/lazy.js';
 import type { FileKind } from './files.schemas.js';
+
+// The decoders are loaded with the first upload that needs them.
+const loadFileType = lazy(() => import('file-type'));
+const loadMusicMetadata = lazy(() => import('music-metadata'));
+const loadSharp = lazy(async () => (await import('sharp')).default);
 
 const IMAGE_TYPES = new Set([
   'image/jpeg',
@@ -83,7 +86,7 @@ export async function inspect(
   bytes: Buffer,
   limits: { voiceMaxSeconds: number },
 ): Promise<Inspected> {
-  const sniffed = await fileTypeFromBuffer(bytes);
+  const sniffed = await (await loadFileType()).fileTypeFromBuffer(bytes);
   const mime = sniffed ? base(sniffed.mime) : undefined;
   const result: Inspected = {
     contentType: base(declaredType),
@@ -124,6 +127,7 @@ export async function inspect(
 }
 
 async function imageFacts(bytes: Buffer): Promise<Partial<Inspected>> {
+  const sharp = await loadSharp();
   try {
     const meta = await sharp(bytes, { animated: false }).metadata();
     let width = meta.width ?? null;
@@ -139,6 +143,7 @@ async function imageFacts(bytes: Buffer): Promise<Partial<Inspected>> {
 
 async function durationOf(bytes: Buffer, mime: string): Promise<number> {
   let seconds: number | undefined;
+  const { parseBuffer } = await loadMusicMetadata();
   try {
     const meta = await parseBuffer(bytes, { mimeType: mime, size: bytes.length }, { duration: true });
     seconds = meta.format.duration;
@@ -181,7 +186,8 @@ export function wavWaveform(bytes: Buffer, buckets = 64): number[] | null {
 }
 
 /** The WebP thumbnail: EXIF orientation applied, longest side 320 px, metadata stripped (sharp's default). */
-export function makeThumbnail(bytes: Buffer): Promise<Buffer> {
+export async function makeThumbnail(bytes: Buffer): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(bytes, { animated: false })
     .rotate()
     .resize(320, 320, { fit: 'inside', withoutEnlargement: true })

@@ -1,15 +1,11 @@
 // Link previews: URLs in new or edited text messages are fetched by a background job (enqueued in the send
 // transaction), parsed with metascraper, cached by URL, written to metadata.link_preview and announced.
 import type { Kysely, Transaction } from 'kysely';
-import createMetascraper from 'metascraper';
-import metascraperDescription from 'metascraper-description';
-import metascraperImage from 'metascraper-image';
-import metascraperPublisher from 'metascraper-publisher';
-import metascraperTitle from 'metascraper-title';
 import type { Logger } from 'pino';
 import type { DB } from '../../db/schema.js';
 import type { EventBus } from '../../events/bus.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
+import { lazy } from '../../platform/lazy.js';
 import { appendConversationEvent } from '../conversations/conversation-events.js';
 import type { MessageAttachments } from '../messages/message-attachments.js';
 import type { MessagesRepository } from '../messages/messages.repository.js';
@@ -35,12 +31,17 @@ export interface LinkPreviewJob {
   url: string;
 }
 
-const scrape = createMetascraper([
-  metascraperTitle(),
-  metascraperDescription(),
-  metascraperImage(),
-  metascraperPublisher(),
-]);
+/** metascraper and its HTML stack, loaded with the first page to parse. */
+const loadScraper = lazy(async () => {
+  const [core, title, description, image, publisher] = await Promise.all([
+    import('metascraper'),
+    import('metascraper-title'),
+    import('metascraper-description'),
+    import('metascraper-image'),
+    import('metascraper-publisher'),
+  ]);
+  return core.default([title.default(), description.default(), image.default(), publisher.default()]);
+});
 
 /** The first http(s) URL of a text, without trailing punctuation; undefined when there is none. */
 export function firstUrl(content: string | null): string | undefined {
@@ -137,6 +138,7 @@ export class LinkPreviewsService {
     });
     try {
       const page = await fetchPage(url, this.deps.fetch);
+      const scrape = await loadScraper();
       const meta = await scrape({ url: page.url, html: page.html, validateUrl: false });
       const image = clip(meta.image, MAX_FIELD.image_url);
       const row = {

@@ -2,7 +2,7 @@
 // attachments are read from the bucket; SMTP (nodemailer) carries them too; a file gone from storage fails the send.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimMessage } from '../../../src/providers-simulator/simulator.js';
+import type { SimMessage } from '../../../src/providers-simulator/model.js';
 import { startSmtp, type TestSmtp } from '../../helpers/smtp.js';
 import { png, uploadReady } from '../files/files-helpers.js';
 import { type StorageFixture, startStorage } from '../files/storage-fixture.js';

@@ -2,7 +2,7 @@
 // own ready files only, MMS types and sizes, the e-mail cap, idempotency, and members' file replies.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimMessage } from '../../../src/providers-simulator/simulator.js';
+import type { SimMessage } from '../../../src/providers-simulator/model.js';
 import { sendMessage } from '../../helpers/factories.js';
 import { png, ticket, uploadReady } from '../files/files-helpers.js';
 import { type StorageFixture, startStorage } from '../files/storage-fixture.js';

@@ -1,22 +1,27 @@
-// SMTP (nodemailer): accepted by the server is `sent`; there are no delivery callbacks.
-import nodemailer, { type Transporter } from 'nodemailer';
+// SMTP (nodemailer, loaded with the first send): accepted by the server is `sent`; there are no delivery callbacks.
+import type { Transporter } from 'nodemailer';
+import { lazy } from '../../../platform/lazy.js';
 import type { ChannelProvider, OutboundMessage, SendResult } from './provider.js';
 import { ProviderError } from './provider.js';
 import type { ProviderConfig } from './provider-config.js';
 
 export class SmtpProvider implements ChannelProvider {
-  private readonly transport: Transporter;
-
-  constructor(readonly config: ProviderConfig) {
-    this.transport = nodemailer.createTransport(config.url as string, {
-      connectionTimeout: config.timeoutMs,
-      greetingTimeout: config.timeoutMs,
-      socketTimeout: config.timeoutMs,
+  private transport: Transporter | undefined;
+  private readonly connect = lazy(async () => {
+    const nodemailer = (await import('nodemailer')).default;
+    this.transport = nodemailer.createTransport(this.config.url as string, {
+      connectionTimeout: this.config.timeoutMs,
+      greetingTimeout: this.config.timeoutMs,
+      socketTimeout: this.config.timeoutMs,
     });
-  }
+    return this.transport;
+  });
+
+  constructor(readonly config: ProviderConfig) {}
 
   async send(message: OutboundMessage, signal: AbortSignal): Promise<SendResult> {
-    const sending = this.transport.sendMail({
+    const transport = await this.connect();
+    const sending = transport.sendMail({
       from: message.from,
       to: message.to,
       subject: message.subject || '(no subject)',
@@ -51,6 +56,6 @@ export class SmtpProvider implements ChannelProvider {
   }
 
   close(): void {
-    this.transport.close();
+    this.transport?.close();
   }
 }

@@ -1,18 +1,14 @@
 // S3-compatible storage (AWS S3, Alibaba OSS, MinIO, R2): presigned PUT/GET URLs, so bytes never pass through TMA.
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+// The AWS SDK is loaded with the first call, so a server on the local driver never loads it.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../../../config.js';
+import { lazy } from '../../../platform/lazy.js';
 import { contentDisposition, type DownloadOptions, type FileStorage, type SignedUpload } from './storage.js';
 
-function client(config: S3Config, endpoint: string | undefined): S3Client {
-  return new S3Client({
+type Sdk = typeof import('@aws-sdk/client-s3');
+
+function client(sdk: Sdk, config: S3Config, endpoint: string | undefined): S3Client {
+  return new sdk.S3Client({
     region: config.region,
     endpoint,
     forcePathStyle: config.forcePathStyle,
@@ -24,32 +20,39 @@ function client(config: S3Config, endpoint: string | undefined): S3Client {
   });
 }
 
-const isNotFound = (error: unknown) =>
-  error instanceof S3ServiceException &&
+const isNotFound = (sdk: Sdk, error: unknown) =>
+  error instanceof sdk.S3ServiceException &&
   (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404);
 
 export class S3Storage implements FileStorage {
   readonly driver = 's3' as const;
-  private readonly s3: S3Client;
-  /** Signs URLs for clients: the public endpoint when they reach the store at another address. */
-  private readonly signer: S3Client;
+  private clients: { sdk: Sdk; s3: S3Client; signer: S3Client } | undefined;
+  private readonly load = lazy(async () => {
+    const [sdk, presigner] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('@aws-sdk/s3-request-presigner'),
+    ]);
+    const s3 = client(sdk, this.config, this.config.endpoint);
+    // Signs URLs for clients: the public endpoint when they reach the store at another address.
+    const signer = this.config.publicEndpoint ? client(sdk, this.config, this.config.publicEndpoint) : s3;
+    this.clients = { sdk, s3, signer };
+    return { sdk, s3, signer, getSignedUrl: presigner.getSignedUrl };
+  });
 
-  constructor(private readonly config: S3Config) {
-    this.s3 = client(config, config.endpoint);
-    this.signer = config.publicEndpoint ? client(config, config.publicEndpoint) : this.s3;
-  }
+  constructor(private readonly config: S3Config) {}
 
   async signUpload(
     key: string,
     input: { contentType: string; size: number; expiresInSeconds: number },
   ): Promise<SignedUpload> {
-    const command = new PutObjectCommand({
+    const { sdk, signer, getSignedUrl } = await this.load();
+    const command = new sdk.PutObjectCommand({
       Bucket: this.config.bucket,
       Key: key,
       ContentType: input.contentType,
       ContentLength: input.size,
     });
-    const url = await getSignedUrl(this.signer, command, {
+    const url = await getSignedUrl(signer, command, {
       expiresIn: input.expiresInSeconds,
       signableHeaders: new Set(['content-type', 'content-length']),
     });
@@ -61,52 +64,63 @@ export class S3Storage implements FileStorage {
     };
   }
 
-  signDownload(key: string, options: DownloadOptions): Promise<string> {
-    const command = new GetObjectCommand({
+  async signDownload(key: string, options: DownloadOptions): Promise<string> {
+    const { sdk, signer, getSignedUrl } = await this.load();
+    const command = new sdk.GetObjectCommand({
       Bucket: this.config.bucket,
       Key: key,
       ResponseContentType: options.contentType,
       ResponseContentDisposition: contentDisposition(options.filename, options.inline),
     });
-    return getSignedUrl(this.signer, command, { expiresIn: options.expiresInSeconds });
+    return getSignedUrl(signer, command, { expiresIn: options.expiresInSeconds });
   }
 
   async size(key: string): Promise<number | undefined> {
+    const { sdk, s3 } = await this.load();
     try {
-      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      const head = await s3.send(new sdk.HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
       return head.ContentLength ?? 0;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(sdk, error)) return undefined;
       throw error;
     }
   }
 
   async read(key: string): Promise<Buffer | undefined> {
+    const { sdk, s3 } = await this.load();
     try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      const object = await s3.send(new sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
       if (!object.Body) return Buffer.alloc(0);
       return Buffer.from(await object.Body.transformToByteArray());
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(sdk, error)) return undefined;
       throw error;
     }
   }
 
   async write(key: string, body: Buffer, contentType: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: body, ContentType: contentType }),
+    const { sdk, s3 } = await this.load();
+    await s3.send(
+      new sdk.PutObjectCommand({
+        Bucket: this.config.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+      }),
     );
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     // One request per key: DeleteObjects needs a Content-MD5 some stores insist on and others reject.
+    const { sdk, s3 } = await this.load();
     for (const key of keys) {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
     }
   }
 
   async close(): Promise<void> {
-    this.s3.destroy();
-    if (this.signer !== this.s3) this.signer.destroy();
+    if (!this.clients) return;
+    this.clients.s3.destroy();
+    if (this.clients.signer !== this.clients.s3) this.clients.signer.destroy();
   }
 }

@@ -1,5 +1,6 @@
-// The digest mailer: nodemailer over SMTP_URL (plain text + HTML, List-Unsubscribe).
-import nodemailer, { type Transporter } from 'nodemailer';
+// The digest mailer: nodemailer (loaded with the first mail) over SMTP_URL (plain text + HTML, List-Unsubscribe).
+import type { Transporter } from 'nodemailer';
+import { lazy } from '../../../platform/lazy.js';
 
 export interface Mail {
   to: string;
@@ -10,17 +11,20 @@ export interface Mail {
 }
 
 export class SmtpMailer {
-  private readonly transport: Transporter;
+  private transport: Transporter | undefined;
+  private readonly connect = lazy(async () => {
+    this.transport = (await import('nodemailer')).default.createTransport(this.url);
+    return this.transport;
+  });
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly from: string,
-  ) {
-    this.transport = nodemailer.createTransport(url);
-  }
+  ) {}
 
   async send(mail: Mail): Promise<void> {
-    await this.transport.sendMail({
+    const transport = await this.connect();
+    await transport.sendMail({
       from: this.from,
       to: mail.to,
       subject: mail.subject,
@@ -31,6 +35,6 @@ export class SmtpMailer {
   }
 
   close(): void {
-    this.transport.close();
+    this.transport?.close();
   }
 }

@@ -1,9 +1,10 @@
 // Web Push (RFC 8030/8291/8292) through `web-push`: aes128gcm payloads signed with the server's VAPID keys, which
 // come from VAPID_* or are generated once into DATA_DIR/vapid.json (in memory for in-memory test databases).
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import webpush, { WebPushError } from 'web-push';
 import type { Config } from '../../../config.js';
+import { lazy } from '../../../platform/lazy.js';
 import type { PushAgents } from '../endpoint-policy.js';
 import { outcomeOf, type PushMessage, type PushOutcome } from './push-provider.js';
 
@@ -13,11 +14,27 @@ export interface VapidKeys {
   subject: string;
 }
 
+/** web-push and its crypto stack, loaded with the first push. */
+const loadWebPush = lazy(async () => (await import('web-push')).default);
+
+/** A P-256 key pair in the VAPID encoding: the uncompressed public point and the private scalar, base64url. */
+export function generateVapidKeys(): { publicKey: string; privateKey: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pub = publicKey.export({ format: 'jwk' });
+  const priv = privateKey.export({ format: 'jwk' });
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(pub.x ?? '', 'base64url'),
+    Buffer.from(pub.y ?? '', 'base64url'),
+  ]);
+  return { publicKey: point.toString('base64url'), privateKey: priv.d ?? '' };
+}
+
 export function resolveVapidKeys(config: Config): VapidKeys {
   const { notifications } = config;
   if (notifications.vapid) return notifications.vapid;
   const subject = notifications.vapidSubject;
-  if (config.databaseInMemory) return { ...webpush.generateVAPIDKeys(), subject };
+  if (config.databaseInMemory) return { ...generateVapidKeys(), subject };
   const file = join(config.dataDir, 'vapid.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<VapidKeys>;
@@ -25,7 +42,7 @@ export function resolveVapidKeys(config: Config): VapidKeys {
       return { publicKey: saved.publicKey, privateKey: saved.privateKey, subject };
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const keys = webpush.generateVAPIDKeys();
+  const keys = generateVapidKeys();
   writeFileSync(file, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
   return { ...keys, subject };
 }
@@ -49,6 +66,7 @@ export class WebPushProvider {
       sound: message.sound,
       ...message.data,
     });
+    const webpush = await loadWebPush();
     try {
       const response = await webpush.sendNotification(subscription, payload, {
         vapidDetails: this.keys,
@@ -60,7 +78,7 @@ export class WebPushProvider {
       });
       return outcomeOf(response.statusCode, undefined, '');
     } catch (err) {
-      if (err instanceof WebPushError) {
+      if (err instanceof webpush.WebPushError) {
         const header = err.headers?.['retry-after'];
         return outcomeOf(
           err.statusCode,
