@@ -60,7 +60,7 @@ export function createServices(ctx: Omit<AppContext, 'services'>): Services {
     messages,
     receipts: new ReceiptsService(ctx, conversations),
     sync: new SyncService(ctx, conversations, attachments),
-    files: createFilesService(ctx),
+    files: createFilesService(ctx, access),
     notifications: createNotificationsService(ctx),
     usersRepository: new UsersRepository(ctx.db),
     blocksRepository: new BlocksRepository(ctx.db),

@@ -176,4 +176,42 @@ export class AccessRepository {
        WHERE b.blocker_id = ${userId} OR b.blocked_id = ${userId}`.execute(trx);
     return rows.map((r) => r.id);
   }
+
+  /** Whether the file is attached to a live message of a conversation the user currently belongs to. */
+  async fileAttachedWhereMember(fileId: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('message_attachments as a')
+      .innerJoin('messages as m', 'm.id', 'a.message_id')
+      .innerJoin('conversation_members as cm', 'cm.conversation_id', 'm.conversation_id')
+      .select('a.file_id')
+      .where('a.file_id', '=', fileId)
+      .where('m.deleted_at', 'is', null)
+      .where('cm.user_id', '=', userId)
+      .where(currentMember('cm'))
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Whether the file is its uploader's profile picture, or the picture of a group the user belongs to. */
+  async avatarVisibleTo(file: { id: string; uploader_id: string | null }, userId: string): Promise<boolean> {
+    const path = `/api/v1/files/${file.id}/content`;
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', file.uploader_id)
+      .where('avatar_url', '=', path)
+      .unionAll((eb) =>
+        eb
+          .selectFrom('conversations as c')
+          .innerJoin('conversation_members as cm', 'cm.conversation_id', 'c.id')
+          .select('c.id')
+          .where('c.avatar_url', '=', path)
+          .where('cm.user_id', '=', userId)
+          .where(currentMember('cm')),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
 }

@@ -1,4 +1,5 @@
-// Access rules every module shares: current membership, visible messages, group admins, authors, DM writes.
+// Access rules every module shares: current membership, visible messages and files, group admins, authors, DM
+// writes.
 // Non-members get 404 (existence does not leak); a member who may not do something gets 403.
 import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../../config.js';
@@ -38,6 +39,15 @@ export function requireAuthorOrAdminOf(
 }
 
 export const BLOCKED_MESSAGE = 'You cannot message this user';
+
+/** What the file rule reads of a file row. */
+export interface FileRef {
+  id: string;
+  /** Null once the uploader's account is gone. */
+  uploader_id: string | null;
+  status: string;
+  kind: string;
+}
 
 export class AccessService {
   readonly repo: AccessRepository;
@@ -117,6 +127,20 @@ export class AccessService {
   /** Ids of the conversations the user currently belongs to (the rooms a socket joins). */
   conversationIds(userId: string): Promise<string[]> {
     return this.repo.conversationIds(userId);
+  }
+
+  /**
+   * Who sees a file: its uploader always; once it is ready, the members of a conversation where a live message
+   * carries it, and, for an image that is a profile picture, anyone (a group's picture: its members). 404 else.
+   */
+  async requireVisibleFile<F extends FileRef>(userId: string, file: F | undefined): Promise<F> {
+    if (!file) throw new NotFoundError('File');
+    if (file.uploader_id === userId) return file;
+    if (file.status === 'ready') {
+      if (await this.repo.fileAttachedWhereMember(file.id, userId)) return file;
+      if (file.kind === 'image' && (await this.repo.avatarVisibleTo(file, userId))) return file;
+    }
+    throw new NotFoundError('File');
   }
 
   /** The user's contacts (see AccessRepository.contactIds): who may see their presence. */

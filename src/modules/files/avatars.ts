@@ -14,7 +14,7 @@ export const avatarPath = (fileId: string) => `/api/v1/files/${fileId}/content`;
 
 /**
  * `avatar_url` as given: an http(s) URL (checkedUrl), or `/api/v1/files/{id}/content` naming the actor's own
- * ready image, which then becomes readable by whoever sees the profile or group (FilesService.visibleFile).
+ * ready image, which then becomes readable by whoever sees the profile or group (AccessService.requireVisibleFile).
  */
 export async function checkedAvatarUrl(
   db: Kysely<DB>,

@@ -4,7 +4,7 @@ import { resolveJwtSecret } from '../../identity/jwt-secret.js';
 import { createEventLimiter } from '../../platform/socket-rate-limits.js';
 import { FileJobs, SWEEP_QUEUE } from './files.jobs.js';
 import { FilesRepository } from './files.repository.js';
-import { FilesService, THUMBNAIL_QUEUE, type ThumbnailJob } from './files.service.js';
+import { type FilesDeps, FilesService, THUMBNAIL_QUEUE, type ThumbnailJob } from './files.service.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { S3Storage } from './storage/s3-storage.js';
 import type { FileStorage } from './storage/storage.js';
@@ -18,11 +18,15 @@ export function createStorage(ctx: Pick<AppContext, 'config'>): FileStorage {
   return new LocalStorage(ctx.config.dataDir, resolveJwtSecret(ctx.config));
 }
 
-export function createFilesService(ctx: Omit<AppContext, 'services'>): FilesService {
+export function createFilesService(
+  ctx: Omit<AppContext, 'services'>,
+  access: FilesDeps['access'],
+): FilesService {
   const storage = createStorage(ctx);
   ctx.onClose(() => storage.close());
   return new FilesService({
     db: ctx.db,
+    access,
     jobs: ctx.jobs,
     logger: ctx.logger,
     repo: new FilesRepository(ctx.db),

@@ -1,7 +1,6 @@
 // SQL for files: rows and their lifecycle, message attachments, visibility, quotas and the orphan sweeps.
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { DB, FilesTable } from '../../db/schema.js';
-import { currentMember } from '../access/current-member.js';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 export type FileRow = Selectable<FilesTable>;
@@ -75,21 +74,6 @@ export class FilesRepository {
   }
 
   /** Whether the user currently belongs to a conversation where the file is attached to a live message. */
-  async attachedWhereMember(fileId: string, userId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('message_attachments as a')
-      .innerJoin('messages as m', 'm.id', 'a.message_id')
-      .innerJoin('conversation_members as cm', 'cm.conversation_id', 'm.conversation_id')
-      .select('a.file_id')
-      .where('a.file_id', '=', fileId)
-      .where('m.deleted_at', 'is', null)
-      .where('cm.user_id', '=', userId)
-      .where(currentMember('cm'))
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
   async isOwnReadyImage(fileId: string, uploaderId: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('files')
@@ -104,27 +88,6 @@ export class FilesRepository {
   }
 
   /** Is the file the uploader's current avatar, or the avatar of a group the user is a member of? */
-  async avatarVisibleTo(file: Pick<FileRow, 'id' | 'uploader_id'>, userId: string): Promise<boolean> {
-    const path = `/api/v1/files/${file.id}/content`;
-    const row = await this.db
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', file.uploader_id)
-      .where('avatar_url', '=', path)
-      .unionAll((eb) =>
-        eb
-          .selectFrom('conversations as c')
-          .innerJoin('conversation_members as cm', 'cm.conversation_id', 'c.id')
-          .select('c.id')
-          .where('c.avatar_url', '=', path)
-          .where('cm.user_id', '=', userId)
-          .where(currentMember('cm')),
-      )
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** The files of these messages, in attachment order. */
   async attachmentsOf(messageIds: readonly string[], trx: Executor = this.db): Promise<AttachedFileRow[]> {
     if (messageIds.length === 0) return [];

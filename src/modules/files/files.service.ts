@@ -10,6 +10,7 @@ import { AppError, NotFoundError, RateLimitedError, UnprocessableError } from '.
 import type { Actor } from '../../identity/actor.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { EventLimiter } from '../../platform/socket-rate-limits.js';
+import type { AccessService } from '../access/access.service.js';
 import type { AttachedFileRow, FileRow, FilesRepository } from './files.repository.js';
 import type { CompleteBody, FileKind, FileView, UploadUrlBody } from './files.schemas.js';
 import { FileRejected, inspect, isAllowed, servedInline } from './media.js';
@@ -25,6 +26,8 @@ export interface ThumbnailJob {
 
 export interface FilesDeps {
   db: Kysely<DB>;
+  /** Who sees a file (AccessService.requireVisibleFile). */
+  access: Pick<AccessService, 'requireVisibleFile'>;
   jobs: JobQueue;
   logger: Logger;
   repo: FilesRepository;
@@ -158,19 +161,7 @@ export class FilesService {
   }
 
   async visibleFile(actor: Actor, fileId: string): Promise<FileRow> {
-    const file = await this.deps.repo.findById(fileId);
-    if (!file) throw new NotFoundError('File');
-    if (file.uploader_id === actor.userId) return file;
-    if (file.status === 'ready' && (await this.deps.repo.attachedWhereMember(fileId, actor.userId)))
-      return file;
-    // An avatar (avatars.ts): its uploader's profile picture is seen by anyone, a group's by its members.
-    if (
-      file.status === 'ready' &&
-      file.kind === 'image' &&
-      (await this.deps.repo.avatarVisibleTo(file, actor.userId))
-    )
-      return file;
-    throw new NotFoundError('File');
+    return this.deps.access.requireVisibleFile(actor.userId, await this.deps.repo.findById(fileId));
   }
 
   private async ownFile(actor: Actor, fileId: string): Promise<FileRow> {

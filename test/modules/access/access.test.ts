@@ -191,3 +191,79 @@ describe('contacts', () => {
     expect([...among]).toEqual([friend.user.id]);
   });
 });
+
+describe('files', () => {
+  const file = async (uploader: TestUser, status: 'pending' | 'ready', kind: 'image' | 'file' = 'image') => {
+    const id = newId();
+    await app.tma.db
+      .insertInto('files')
+      .values({
+        id,
+        uploader_id: uploader.user.id,
+        conversation_id: null,
+        storage_key: id,
+        filename: 'a.png',
+        mime_type: 'image/png',
+        size_bytes: 10,
+        sha256: null,
+        width: null,
+        height: null,
+        duration_ms: null,
+        thumbnail_key: null,
+        waveform: null,
+        status,
+        kind,
+      })
+      .execute();
+    return app.tma.db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  };
+  const notFound = refusal(404, 'not_found');
+
+  it('shows a file to its uploader, to members where a live message carries it, and to no one else', async () => {
+    const [owner, member, stranger] = await Promise.all([createUser(app), createUser(app), createUser(app)]);
+    const group = await createGroup(app, owner, [member]);
+    const pending = await file(owner, 'pending');
+    expect(await access.requireVisibleFile(owner.user.id, pending)).toBe(pending);
+    await expect(access.requireVisibleFile(member.user.id, pending)).rejects.toEqual(notFound);
+    await expect(access.requireVisibleFile(owner.user.id, undefined)).rejects.toEqual(notFound);
+
+    const shared = await file(owner, 'ready', 'file');
+    const message = await sendMessage(app, owner, group.id, 'see attached');
+    await app.tma.db
+      .insertInto('message_attachments')
+      .values({ message_id: message.id, file_id: shared.id, position: 0 })
+      .execute();
+    expect(await access.requireVisibleFile(member.user.id, shared)).toBe(shared);
+    await expect(access.requireVisibleFile(stranger.user.id, shared)).rejects.toEqual(notFound);
+
+    // A deleted message stops sharing it; so does leaving the group.
+    await app.tma.db
+      .updateTable('messages')
+      .set({ deleted_at: new Date() })
+      .where('id', '=', message.id)
+      .execute();
+    await expect(access.requireVisibleFile(member.user.id, shared)).rejects.toEqual(notFound);
+  });
+
+  it("shows a profile picture to anyone and a group's picture to its members only", async () => {
+    const [owner, member, stranger] = await Promise.all([createUser(app), createUser(app), createUser(app)]);
+    const picture = await file(owner, 'ready');
+    const groupPicture = await file(owner, 'ready');
+    await expect(access.requireVisibleFile(stranger.user.id, picture)).rejects.toEqual(notFound);
+    await app.tma.db
+      .updateTable('users')
+      .set({ avatar_url: `/api/v1/files/${picture.id}/content` })
+      .where('id', '=', owner.user.id)
+      .execute();
+    expect(await access.requireVisibleFile(stranger.user.id, picture)).toBe(picture);
+
+    const group = await createGroup(app, owner, [member]);
+    await app.tma.db
+      .updateTable('conversations')
+      .set({ avatar_url: `/api/v1/files/${groupPicture.id}/content` })
+      .where('id', '=', group.id)
+      .execute();
+    expect(await access.requireVisibleFile(member.user.id, groupPicture)).toBe(groupPicture);
+    await expect(access.requireVisibleFile(stranger.user.id, groupPicture)).rejects.toEqual(notFound);
+  });
+});
