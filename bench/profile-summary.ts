@@ -1,4 +1,5 @@
 // `tsx bench/profile-summary.ts <file.cpuprofile[.gz]> [top]`: self time by function and by package of a V8 CPU profile.
+// `... <file> --callers writev,writeBuffer`: the self time of those functions by the packages that called them.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
@@ -52,15 +53,54 @@ export function summarise(profile: Profile, top = 25) {
   return { total_ms: Math.round(total / 1000), functions: rank(fn), origins: rank(pkg) };
 }
 
+/**
+ * The self time of the functions named in `names`, grouped by who called them: the chain of distinct origins
+ * (packages, project files) above each sample, nearest first, node core left out, at most `depth` links.
+ */
+export function callers(profile: Profile, names: readonly string[], depth = 4) {
+  const wanted = new Set(names);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const chains = new Map<string, number>();
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    if (!node || !wanted.has(node.callFrame.functionName)) continue;
+    const chain: string[] = [];
+    for (let p = parent.get(id); p !== undefined && chain.length < depth; p = parent.get(p)) {
+      const url = byId.get(p)?.callFrame.url ?? '';
+      const where = origin(url);
+      if (!url || where === 'node core' || chain.at(-1) === where) continue;
+      chain.push(where);
+    }
+    const key = `${node.callFrame.functionName} <- ${chain.join(' <- ') || '(root)'}`;
+    chains.set(key, (chains.get(key) ?? 0) + us);
+  }
+  return [...chains].sort((a, b) => b[1] - a[1]).map(([chain, us]) => ({ chain, ms: Math.round(us / 1000) }));
+}
+
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
-  const [file, top] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--callers');
+  const names = at >= 0 ? (args.splice(at, 2)[1] ?? '').split(',').filter(Boolean) : undefined;
+  const [file, top] = args;
   if (!file) {
-    console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
+    console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top] [--callers fn1,fn2]');
     process.exit(2);
   }
   const raw = readFileSync(file);
   const text = file.endsWith('.gz') ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-  const s = summarise(JSON.parse(text) as Profile, Number(top ?? 25));
+  const profile = JSON.parse(text) as Profile;
+  if (names) {
+    for (const c of callers(profile, names).slice(0, Number(top ?? 25)))
+      console.log(`${String(c.ms).padStart(7)} ms  ${c.chain}`);
+    process.exit(0);
+  }
+  const s = summarise(profile, Number(top ?? 25));
   console.log(`total sampled: ${s.total_ms} ms\n\nby origin (self time):`);
   for (const o of s.origins)
     console.log(`${String(o.pct).padStart(5)}%  ${String(o.ms).padStart(6)} ms  ${o.name}`);
