@@ -16,7 +16,6 @@ import { markdownSummary, type RunRecord, rampSvg, ratios } from '../../bench/li
 import { api } from '../../bench/lib/seed.js';
 import { startTma, type Target } from '../../bench/lib/server.js';
 import { LoadGenerator, sourceAddresses, spread } from '../../bench/lib/workers.js';
-import { callers } from '../../bench/profile-summary.js';
 import { dm } from '../../bench/scenarios/dm.js';
 import { fanout, type PhaseFigures } from '../../bench/scenarios/fanout.js';
 import { files } from '../../bench/scenarios/files.js';
@@ -93,35 +92,6 @@ describe('bench message content', () => {
     expect(decodeContent(42)).toBeUndefined();
     expect(decodeContent('b|x|y')).toBeUndefined();
     expect(decodeContent('b|1')).toBeUndefined();
-  });
-});
-
-describe('profile callers', () => {
-  it("groups a function's self time by the distinct packages above it, nearest first, without node core", () => {
-    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
-    const profile = {
-      nodes: [
-        { id: 1, callFrame: frame('(root)', ''), children: [2, 6] },
-        { id: 2, callFrame: frame('query', 'file:///app/node_modules/kysely/q.js'), children: [3] },
-        { id: 3, callFrame: frame('submit', 'file:///app/node_modules/pg/c.js'), children: [4] },
-        { id: 4, callFrame: frame('send', 'file:///app/node_modules/pg/c.js'), children: [5] },
-        { id: 5, callFrame: frame('writev', ''), children: [] },
-        { id: 6, callFrame: frame('sendFrame', 'file:///app/node_modules/ws/s.js'), children: [7] },
-        { id: 7, callFrame: frame('_write', 'node:net'), children: [8] },
-        { id: 8, callFrame: frame('writev', ''), children: [] },
-      ],
-      samples: [5, 5, 8, 3],
-      timeDeltas: [2000, 3000, 1000, 500],
-    };
-    expect(callers(profile, ['writev'])).toEqual([
-      { chain: 'writev <- pg <- kysely', ms: 5 },
-      { chain: 'writev <- ws', ms: 1 },
-    ]);
-    expect(callers(profile, ['writev'], 1)).toEqual([
-      { chain: 'writev <- pg', ms: 5 },
-      { chain: 'writev <- ws', ms: 1 },
-    ]);
-    expect(callers(profile, ['nothing'])).toEqual([]);
   });
 });
 
