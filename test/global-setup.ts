@@ -32,7 +32,9 @@ export default async function setup(project: TestProject) {
   await migrateToLatest(pgliteDb);
   // Apps open the `postgres` database and never create one: without the two template databases the copy each
   // app loads is 27 MB instead of 42, and opens in about 0.7 s instead of 0.9-1.5.
-  await client.exec(`UPDATE pg_database SET datistemplate = false WHERE datname IN ('template0', 'template1')`);
+  await client.exec(
+    `UPDATE pg_database SET datistemplate = false WHERE datname IN ('template0', 'template1')`,
+  );
   for (const statement of ['DROP DATABASE template0', 'DROP DATABASE template1', 'CHECKPOINT']) {
     await client.exec(statement);
   }
