@@ -142,6 +142,15 @@ export async function chatScenario(urls: { a: string; b: string }, options: { sc
 
     // Edit.
     await action(alice.page, 'Hello Bob', 'Edit');
+    // The composer holds the message being edited before the new text goes in.
+    await alice.page.getByText('Editing message').waitFor({ timeout: WAIT });
+    await alice.page.waitForFunction(
+      "document.querySelector('.composer textarea')?.value === 'Hello Bob'",
+      undefined,
+      {
+        timeout: WAIT,
+      },
+    );
     await alice.page.getByRole('textbox', { name: 'Message' }).fill('Hello Bob, edited');
     await alice.page.getByRole('textbox', { name: 'Message' }).press('Enter');
     await message(bob.page, 'Hello Bob, edited')

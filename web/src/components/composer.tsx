@@ -1,6 +1,6 @@
 // The message box: Enter sends, Shift+Enter a new line, ArrowUp edits your last message, Escape cancels.
 import type { Message } from '@tma/sdk';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { store } from '../store.ts';
 import { AttachButtons } from './attach-buttons.tsx';
 
@@ -24,7 +24,9 @@ export function Composer({
   const area = useRef<HTMLTextAreaElement>(null);
   const typingSent = useRef(0);
   const stopTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => {
+  // A layout effect: the message is in the box before the next input event, so what is typed right after
+  // choosing Edit is never overwritten by it.
+  useLayoutEffect(() => {
     if (editing) setText(editing.content ?? '');
     if (editing || replyTo) area.current?.focus();
   }, [editing, replyTo]);
